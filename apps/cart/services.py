@@ -1,0 +1,200 @@
+"""Writes to carts. Products are reached only through the product port."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from apps.cart.models import Cart, CartItem, CartReservation
+from ecommerce import resolver
+from ecommerce.errors import (
+    CartEmpty,
+    CartItemNotFound,
+    CartLocked,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    OutOfStock,
+    ProductUnavailable,
+)
+from ecommerce.ports.cart import MAX_LINE_QUANTITY
+
+DB = "cart"
+
+
+def _check_quantity(quantity: int) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidRequest("Quantity must be an integer.", {"quantity": ["Not an integer."]})
+    if not 1 <= quantity <= MAX_LINE_QUANTITY:
+        raise InvalidRequest(
+            f"Quantity must be between 1 and {MAX_LINE_QUANTITY}.",
+            {"quantity": [f"Must be between 1 and {MAX_LINE_QUANTITY}."]},
+        )
+
+
+def _locked_cart(user_id: int) -> Cart:
+    """The user's cart, row-locked for this transaction; refuses while a checkout holds it."""
+    Cart.objects.get_or_create(user_id=user_id)
+    cart = Cart.objects.select_for_update().get(user_id=user_id)
+    if cart.reservation_key:
+        raise CartLocked("A checkout is in progress for this cart.")
+    return cart
+
+
+def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> Cart:
+    _check_quantity(quantity)
+    product = resolver.product().get(product_id)  # outside the transaction: may be remote
+    if not product.is_active:
+        raise ProductUnavailable(
+            f"Product {product_id} is not for sale.", {"product_id": product_id}
+        )
+    with transaction.atomic(using=DB):
+        cart = _locked_cart(user_id)
+        item = cart.items.filter(product_id=product_id).first()
+        new_quantity = quantity + (item.quantity if item else 0)
+        if new_quantity > MAX_LINE_QUANTITY:
+            raise InvalidRequest(
+                f"A line holds at most {MAX_LINE_QUANTITY} units.",
+                {"quantity": [f"The line would hold {new_quantity}."]},
+            )
+        if new_quantity > product.stock:
+            raise OutOfStock(
+                f"Only {product.stock} of product {product_id} left.",
+                {"product_id": product_id, "requested": new_quantity, "available": product.stock},
+            )
+        others = {
+            c for c in cart.items.exclude(product_id=product_id).values_list("currency", flat=True)
+        }
+        if others and product.currency not in others:
+            raise InvalidRequest(
+                "A cart holds one currency.",
+                {
+                    "currency": [
+                        f"The cart is in {others.pop()}, the product in {product.currency}."
+                    ]
+                },
+            )
+        CartItem.objects.update_or_create(
+            cart=cart,
+            product_id=product_id,
+            defaults={
+                "sku": product.sku,
+                "name": product.name,
+                "quantity": new_quantity,
+                "unit_price": product.price,
+                "currency": product.currency,
+            },
+        )
+        cart.currency = product.currency
+        cart.save(update_fields=["currency", "updated_at"])
+        return cart
+
+
+def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
+    _check_quantity(quantity)
+    with transaction.atomic(using=DB):
+        cart = _locked_cart(user_id)
+        item = cart.items.filter(product_id=product_id).first()
+        if item is None:
+            raise CartItemNotFound(
+                f"Product {product_id} is not in the cart.", {"product_id": product_id}
+            )
+        item.quantity = quantity
+        item.save(update_fields=["quantity"])
+        return cart
+
+
+def cart_remove_item(*, user_id: int, product_id: int) -> Cart:
+    with transaction.atomic(using=DB):
+        cart = _locked_cart(user_id)
+        deleted, _ = cart.items.filter(product_id=product_id).delete()
+        if not deleted:
+            raise CartItemNotFound(
+                f"Product {product_id} is not in the cart.", {"product_id": product_id}
+            )
+        return cart
+
+
+def _snapshot(cart: Cart) -> list[dict]:
+    return [
+        {
+            "product_id": item.product_id,
+            "sku": item.sku,
+            "name": item.name,
+            "quantity": item.quantity,
+            "unit_price": item.unit_price,
+            "currency": item.currency,
+        }
+        for item in cart.items.order_by("product_id")
+    ]
+
+
+def cart_reserve(*, user_id: int, reservation_key: str) -> CartReservation:
+    """Lock the cart for one checkout and snapshot its lines. Idempotent per key."""
+    existing = CartReservation.objects.filter(reservation_key=reservation_key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic(using=DB):
+            Cart.objects.get_or_create(user_id=user_id)
+            cart = Cart.objects.select_for_update().get(user_id=user_id)
+            if cart.reservation_key and cart.reservation_key != reservation_key:
+                raise CartLocked("Another checkout holds this cart.")
+            items = _snapshot(cart)
+            if not items:
+                raise CartEmpty("The cart is empty.")
+            reservation = CartReservation.objects.create(
+                reservation_key=reservation_key,
+                user_id=user_id,
+                status=CartReservation.Status.RESERVED,
+                items=items,
+                currency=cart.currency,
+            )
+            cart.reservation_key = reservation_key
+            cart.save(update_fields=["reservation_key", "updated_at"])
+            return reservation
+    except IntegrityError:
+        return CartReservation.objects.get(reservation_key=reservation_key)
+
+
+def cart_release(*, reservation_key: str, user_id: int) -> CartReservation:
+    """Unlock the cart, lines intact. An unknown key leaves a RELEASED tombstone."""
+    with transaction.atomic(using=DB):
+        reservation, created = CartReservation.objects.select_for_update().get_or_create(
+            reservation_key=reservation_key,
+            defaults={"user_id": user_id, "status": CartReservation.Status.RELEASED},
+        )
+        if created or reservation.status == CartReservation.Status.RELEASED:
+            return reservation
+        if reservation.status == CartReservation.Status.COMMITTED:
+            raise Conflict(f"Reservation {reservation_key} is committed; it cannot be released.")
+        Cart.objects.filter(user_id=reservation.user_id, reservation_key=reservation_key).update(
+            reservation_key=""
+        )
+        reservation.status = CartReservation.Status.RELEASED
+        reservation.save(update_fields=["status", "updated_at"])
+        return reservation
+
+
+def cart_commit(*, reservation_key: str) -> CartReservation:
+    """The checkout succeeded: the reserved lines leave the cart, which unlocks."""
+    with transaction.atomic(using=DB):
+        reservation = (
+            CartReservation.objects.select_for_update()
+            .filter(reservation_key=reservation_key)
+            .first()
+        )
+        if reservation is None:
+            raise NotFound(
+                f"No reservation {reservation_key}.", {"reservation_key": reservation_key}
+            )
+        if reservation.status == CartReservation.Status.RELEASED:
+            raise Conflict(f"Reservation {reservation_key} was released; it cannot be committed.")
+        if reservation.status == CartReservation.Status.RESERVED:
+            cart = Cart.objects.select_for_update().get(user_id=reservation.user_id)
+            cart.items.filter(product_id__in=[i["product_id"] for i in reservation.items]).delete()
+            if cart.reservation_key == reservation_key:
+                cart.reservation_key = ""
+                cart.save(update_fields=["reservation_key", "updated_at"])
+            reservation.status = CartReservation.Status.COMMITTED
+            reservation.save(update_fields=["status", "updated_at"])
+        return reservation

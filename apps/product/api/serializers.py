@@ -1,0 +1,41 @@
+"""Shapes of the catalogue's public API."""
+
+from rest_framework import serializers
+
+from ecommerce.ports.product import ORDERINGS
+
+MAX_PAGE_SIZE = 100
+
+
+class CategoryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
+class ProductOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    price = serializers.IntegerField(help_text="Minor units (cents).")
+    currency = serializers.CharField(help_text="ISO 4217.")
+    category = serializers.CharField(allow_null=True, help_text="The category's slug.")
+    available = serializers.BooleanField()
+
+
+class ProductListInput(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    category = serializers.CharField(required=False, allow_blank=True, max_length=120)
+    ordering = serializers.ChoiceField(choices=ORDERINGS, required=False, default="name")
+    page = serializers.IntegerField(required=False, min_value=1, max_value=100_000, default=1)
+    page_size = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=20
+    )
+
+
+class ProductPageOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ProductOutput(many=True)

@@ -1,0 +1,126 @@
+"""The catalogue's public API: thin views over the product port, cached in front."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.product import cache
+from apps.product.api.serializers import (
+    CategoryOutput,
+    ProductListInput,
+    ProductOutput,
+    ProductPageOutput,
+)
+from ecommerce import resolver
+from ecommerce.errors import InvalidRequest, ProductNotFound
+from ecommerce.ports.product import ProductData, ProductQuery
+
+MAX_ID = 2**63 - 1
+
+
+def product_body(product: ProductData) -> dict:
+    return {
+        "id": product.id,
+        "sku": product.sku,
+        "name": product.name,
+        "description": product.description,
+        "price": product.price,
+        "currency": product.currency,
+        "category": product.category_slug,
+        "available": product.available,
+    }
+
+
+class CategoryListApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(responses=CategoryOutput(many=True), auth=[], operation_id="categories_list")
+    def get(self, request: Request) -> Response:
+        body = cache.category_list(
+            lambda: [
+                {"id": c.id, "name": c.name, "slug": c.slug}
+                for c in resolver.product().categories()
+            ]
+        )
+        return Response(body)
+
+
+class ProductListApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        parameters=[ProductListInput],
+        responses=ProductPageOutput,
+        auth=[],
+        operation_id="products_list",
+    )
+    def get(self, request: Request) -> Response:
+        params = ProductListInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        p = params.validated_data
+        query = ProductQuery(
+            search=p.get("search", "").strip(),
+            category=p.get("category", "").strip(),
+            ordering=p["ordering"],
+            offset=(p["page"] - 1) * p["page_size"],
+            limit=p["page_size"],
+        )
+        key = urlencode(sorted((k, str(v)) for k, v in p.items()))
+
+        def load() -> dict:
+            page = resolver.product().list(query)
+            return {"count": page.count, "results": [product_body(item) for item in page.items]}
+
+        body = cache.product_list(key, load)
+        if p["page"] > 1 and not body["results"]:
+            raise InvalidRequest("That page is past the last one.", {"page": [p["page"]]})
+        return Response(
+            {
+                "count": body["count"],
+                "next": self._link(request, p["page"] + 1)
+                if query.offset + query.limit < body["count"]
+                else None,
+                "previous": self._link(request, p["page"] - 1) if p["page"] > 1 else None,
+                "results": body["results"],
+            }
+        )
+
+    @staticmethod
+    def _link(request: Request, page: int) -> str:
+        params = request.query_params.copy()
+        params["page"] = str(page)
+        return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+
+class ProductDetailApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(responses=ProductOutput, auth=[], operation_id="products_retrieve")
+    def get(self, request: Request, product_id: int) -> Response:
+        if product_id > MAX_ID:
+            raise ProductNotFound(
+                f"Product {product_id} does not exist.", {"product_id": product_id}
+            )
+
+        def load() -> dict | None:
+            try:
+                product = resolver.product().get(product_id)
+            except ProductNotFound:
+                return None
+            return product_body(product) if product.is_active else None
+
+        body = cache.product_detail(product_id, load)
+        if body is None:
+            raise ProductNotFound(
+                f"Product {product_id} does not exist.", {"product_id": product_id}
+            )
+        return Response(body)

@@ -1,0 +1,149 @@
+"""Writes to the catalogue: products, and the stock holds that keep stock from being sold twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from apps.product import cache
+from apps.product.models import Category, Product, StockHold, StockHoldLine
+from ecommerce.errors import Conflict, InvalidRequest, NotFound, OutOfStock, ProductUnavailable
+from ecommerce.ports.product import StockLine
+
+DB = "product"
+
+
+@transaction.atomic(using=DB)
+def product_create(
+    *,
+    sku: str,
+    name: str,
+    price: int,
+    currency: str = "USD",
+    stock: int = 0,
+    description: str = "",
+    category: Category | None = None,
+    is_active: bool = True,
+) -> Product:
+    if price < 0 or stock < 0:
+        raise InvalidRequest("Price and stock cannot be negative.")
+    return Product.objects.create(
+        sku=sku,
+        name=name,
+        price=price,
+        currency=currency.upper(),
+        stock=stock,
+        description=description,
+        category=category,
+        is_active=is_active,
+    )
+
+
+@transaction.atomic(using=DB)
+def product_update(*, product: Product, **fields) -> Product:
+    allowed = {"name", "description", "price", "currency", "category", "is_active", "stock"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise InvalidRequest(f"Cannot update {', '.join(sorted(unknown))}.")
+    for name, value in fields.items():
+        setattr(product, name, value)
+    product.full_clean()
+    product.save()
+    return product
+
+
+@transaction.atomic(using=DB)
+def products_set_active(*, product_ids: Iterable[int], is_active: bool) -> int:
+    """Bulk activate or deactivate (the admin's actions)."""
+    ids = list(product_ids)
+    changed = Product.objects.filter(pk__in=ids).update(is_active=is_active)
+    cache.invalidate_products(*ids)
+    return changed
+
+
+def _merged(lines: Sequence[StockLine]) -> dict[int, int]:
+    merged: Counter[int] = Counter()
+    for line in lines:
+        if line.quantity <= 0:
+            raise InvalidRequest("Quantities must be positive.", {"product_id": line.product_id})
+        merged[line.product_id] += line.quantity
+    if not merged:
+        raise InvalidRequest("A stock hold needs at least one line.")
+    return dict(merged)
+
+
+def _why_not(product_id: int, requested: int) -> Exception:
+    product = Product.objects.filter(pk=product_id).values("is_active", "stock").first()
+    if product is None or not product["is_active"]:
+        return ProductUnavailable(
+            f"Product {product_id} is not for sale.", {"product_id": product_id}
+        )
+    return OutOfStock(
+        f"Only {product['stock']} of product {product_id} left.",
+        {"product_id": product_id, "requested": requested, "available": product["stock"]},
+    )
+
+
+def stock_hold(*, hold_key: str, lines: Sequence[StockLine]) -> StockHold:
+    """Take stock for every line or none, with one conditional UPDATE per product.
+
+    `stock >= n` in the UPDATE's WHERE is the check and the hold at once: two checkouts racing
+    for the last unit cannot both pass it. Products are updated in id order so concurrent holds
+    lock rows in the same order and cannot deadlock.
+    """
+    wanted = _merged(lines)
+    existing = StockHold.objects.filter(hold_key=hold_key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic(using=DB):
+            hold = StockHold.objects.create(hold_key=hold_key)
+            for product_id in sorted(wanted):
+                quantity = wanted[product_id]
+                taken = Product.objects.filter(
+                    pk=product_id, is_active=True, stock__gte=quantity
+                ).update(stock=F("stock") - quantity)
+                if not taken:
+                    raise _why_not(product_id, quantity)
+            StockHoldLine.objects.bulk_create(
+                StockHoldLine(hold=hold, product_id=pid, quantity=q) for pid, q in wanted.items()
+            )
+            cache.invalidate_products(*wanted)
+    except IntegrityError:
+        # The same key was held concurrently and committed first: that hold is the answer.
+        return StockHold.objects.get(hold_key=hold_key)
+    return hold
+
+
+def stock_release(*, hold_key: str) -> StockHold:
+    with transaction.atomic(using=DB):
+        hold, created = StockHold.objects.select_for_update().get_or_create(
+            hold_key=hold_key, defaults={"status": StockHold.Status.RELEASED}
+        )
+        if created or hold.status == StockHold.Status.RELEASED:
+            return hold
+        if hold.status == StockHold.Status.CONFIRMED:
+            raise Conflict(f"Stock hold {hold_key} is confirmed; it cannot be released.")
+        lines = list(hold.lines.order_by("product_id").values_list("product_id", "quantity"))
+        for product_id, quantity in lines:
+            Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
+        hold.status = StockHold.Status.RELEASED
+        hold.save(update_fields=["status", "updated_at"])
+        cache.invalidate_products(*(pid for pid, _ in lines))
+        return hold
+
+
+def stock_confirm(*, hold_key: str) -> StockHold:
+    with transaction.atomic(using=DB):
+        hold = StockHold.objects.select_for_update().filter(hold_key=hold_key).first()
+        if hold is None:
+            raise NotFound(f"No stock hold {hold_key}.", {"hold_key": hold_key})
+        if hold.status == StockHold.Status.RELEASED:
+            raise Conflict(f"Stock hold {hold_key} was released; it cannot be confirmed.")
+        if hold.status == StockHold.Status.HELD:
+            hold.status = StockHold.Status.CONFIRMED
+            hold.save(update_fields=["status", "updated_at"])
+        return hold

@@ -1,0 +1,14 @@
+"""Serializer fields stricter than DRF's: JSON types are checked, not coerced."""
+
+from rest_framework import serializers
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer that arrived as a JSON integer: "3", 3.0 and true are refused."""
+
+    default_error_messages = {"invalid": "A JSON integer is required."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -1,0 +1,93 @@
+"""Hands callers the adapter the phase names for each port: in-process or gRPC.
+
+Adapters are named by dotted path so that no app imports another, not even indirectly.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from phases import Phase
+
+if TYPE_CHECKING:
+    from ecommerce.ports.cart import CartPort
+    from ecommerce.ports.order import OrderPort
+    from ecommerce.ports.payment import PaymentPort
+    from ecommerce.ports.product import ProductPort
+
+ADAPTERS = {
+    "product": (
+        "apps.product.adapters.LocalProductAdapter",
+        "apps.product.adapters.GrpcProductAdapter",
+    ),
+    "cart": ("apps.cart.adapters.LocalCartAdapter", "apps.cart.adapters.GrpcCartAdapter"),
+    "order": ("apps.order.adapters.LocalOrderAdapter", "apps.order.adapters.GrpcOrderAdapter"),
+    "payment": (
+        "apps.payment.adapters.LocalPaymentAdapter",
+        "apps.payment.adapters.GrpcPaymentAdapter",
+    ),
+}
+
+_lock = threading.Lock()
+_instances: dict[tuple[str, bool], Any] = {}
+
+
+def current_phase() -> Phase:
+    return settings.ECOMMERCE_PHASE
+
+
+def serving_locally() -> frozenset[str]:
+    """Apps this process owns even when the phase makes them remote (set by `serve <app>`)."""
+    return frozenset(getattr(settings, "ECOMMERCE_SERVES", ()))
+
+
+@cache
+def _load(path: str) -> type:
+    module, _, name = path.rpartition(".")
+    return getattr(import_module(module), name)
+
+
+def port(app: str, *, remote: bool | None = None) -> Any:
+    """The adapter for `app`; `remote` forces one side (the contract tests use both)."""
+    if remote is None:
+        remote = current_phase().is_remote(app) and app not in serving_locally()
+    key = (app, remote)
+    adapter = _instances.get(key)
+    if adapter is None:
+        with _lock:
+            adapter = _instances.get(key)
+            if adapter is None:
+                adapter = _load(ADAPTERS[app][1 if remote else 0])()
+                _instances[key] = adapter
+    return adapter
+
+
+def reset() -> None:
+    """Forget built adapters (after the phase setting changes, in tests)."""
+    with _lock:
+        for adapter in _instances.values():
+            close = getattr(adapter, "close", None)
+            if close:
+                close()
+        _instances.clear()
+
+
+def product() -> ProductPort:
+    return port("product")
+
+
+def cart() -> CartPort:
+    return port("cart")
+
+
+def order() -> OrderPort:
+    return port("order")
+
+
+def payment() -> PaymentPort:
+    return port("payment")

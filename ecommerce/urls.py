@@ -1,0 +1,28 @@
+"""The edge's URLs: the public REST API, its schema and docs, admin, health and metrics."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from ecommerce.api import errors, health
+
+api = [
+    path("", include("apps.accounts.api.urls")),
+    path("", include("apps.product.api.urls")),
+    path("", include("apps.cart.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("api/", include(api)),
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("", include("django_prometheus.urls")),
+]
+
+handler400 = errors.bad_request_view
+handler403 = errors.forbidden_view
+handler404 = errors.not_found_view
+handler500 = errors.server_error_view

@@ -1,0 +1,1 @@
+"""Settings: `base` plus one short overlay per way of running (embedded, services, test, production)."""

@@ -1,0 +1,35 @@
+"""Embedded: no servers. A SQLite file per alias, a filesystem broker, a file cache."""
+
+from settings.base import *  # noqa: F403
+from settings.base import SERVICE_ALIASES, VAR_DIR, env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+
+(VAR_DIR / "db").mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    alias: {
+        "ENGINE": "django_prometheus.db.backends.sqlite3",
+        "NAME": VAR_DIR / "db" / f"{alias}.sqlite3",
+        # WAL lets the web process and the workers read while one writes.
+        "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+    }
+    for alias in ("default", *SERVICE_ALIASES)
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+    }
+}
+
+_broker = VAR_DIR / "broker"
+for sub in ("out", "processed"):
+    (_broker / sub).mkdir(parents=True, exist_ok=True)
+CELERY_BROKER_URL = "filesystem://"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "data_folder_in": str(_broker / "out"),
+    "data_folder_out": str(_broker / "out"),
+    "processed_folder": str(_broker / "processed"),
+    "store_processed": False,
+}

@@ -1,0 +1,32 @@
+"""Services: PostgreSQL, Redis, RabbitMQ and Kafka, all named by the environment."""
+
+from settings.base import *  # noqa: F403
+from settings.base import SERVICE_ALIASES, env, postgres
+
+DATABASE_URL = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/ecommerce")
+
+DATABASES = {"default": postgres(DATABASE_URL)}
+for _alias in SERVICE_ALIASES:
+    _own = env.str(f"{_alias.upper()}_DATABASE_URL", default="")
+    # Without its own URL an alias lives in the edge's database, in a schema of its own.
+    DATABASES[_alias] = postgres(_own) if _own else postgres(DATABASE_URL, schema=_alias)
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="ecommerce"),
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 1,
+            "SOCKET_TIMEOUT": 1,
+            # A cache outage degrades to the database; it never fails a request.
+            "IGNORE_EXCEPTIONS": True,
+        },
+    }
+}
+DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="amqp://guest:guest@127.0.0.1:5672//")

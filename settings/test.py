@@ -1,0 +1,22 @@
+"""Tests: services mode, every alias a separate PostgreSQL database, a Redis db of its own."""
+
+import os
+
+os.environ.setdefault("ECOMMERCE_MODE", "services")
+
+from settings.services import *  # noqa: E402, F403
+from settings.services import SERVICE_ALIASES, env, postgres  # noqa: E402
+
+_server = env.str("TEST_POSTGRES_URL", default="postgres://postgres@127.0.0.1:5432")
+# Lets several checkouts of the project run their suites side by side on one server.
+_suffix = env.str("TEST_DB_SUFFIX", default="")
+DATABASES = {
+    alias: postgres(f"{_server}/ecommerce_{alias}{_suffix}") | {"CONN_MAX_AGE": 0}
+    for alias in ("default", *SERVICE_ALIASES)
+}
+
+CACHES["default"]["LOCATION"] = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/13")  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"  # noqa: F405
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -1,0 +1,53 @@
+"""Fixtures shared by every suite: API clients, users, a clean cache."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from ecommerce import resolver
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.delete_pattern("*")
+    yield
+    cache.delete_pattern("*")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_adapters():
+    yield
+    resolver.reset()
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user():
+    return UserFactory()
+
+
+@pytest.fixture
+def client_for():
+    """An API client authenticated as the given user."""
+
+    def make(user) -> APIClient:
+        from rest_framework.authtoken.models import Token
+
+        token, _ = Token.objects.get_or_create(user=user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def auth_api(user, client_for) -> APIClient:
+    return client_for(user)
