@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from ecommerce.outbox import OutboxEventBase
+
 
 class Cart(models.Model):
     # Users live in the edge's database: referenced by id, never by foreign key.
@@ -53,3 +55,16 @@ class CartReservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reservation_key} [{self.status}]"
+
+
+class OutboxEvent(OutboxEventBase):
+    """Domain events of the cart service, written in the transaction that caused them."""
+
+    class Meta(OutboxEventBase.Meta):
+        indexes = [
+            models.Index(
+                fields=["id"],
+                name="cart_outbox_unpublished",
+                condition=Q(published_at__isnull=True),
+            )
+        ]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
+
+from ecommerce.outbox import OutboxEventBase
 
 
 class Order(models.Model):
@@ -44,3 +47,16 @@ class OrderLine(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class OutboxEvent(OutboxEventBase):
+    """Domain events of the order service, written in the transaction that caused them."""
+
+    class Meta(OutboxEventBase.Meta):
+        indexes = [
+            models.Index(
+                fields=["id"],
+                name="order_outbox_unpublished",
+                condition=Q(published_at__isnull=True),
+            )
+        ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from ecommerce.outbox import OutboxEventBase
+
 
 class Payment(models.Model):
     class Status(models.TextChoices):
@@ -59,3 +61,16 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+class OutboxEvent(OutboxEventBase):
+    """Domain events of the payment service, written in the transaction that caused them."""
+
+    class Meta(OutboxEventBase.Meta):
+        indexes = [
+            models.Index(
+                fields=["id"],
+                name="payment_outbox_unpublished",
+                condition=Q(published_at__isnull=True),
+            )
+        ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from ecommerce.outbox import OutboxEventBase
+
 
 class Category(models.Model):
     name = models.CharField(max_length=120, unique=True)
@@ -69,4 +71,17 @@ class StockHoldLine(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["hold", "product"], name="stock_hold_line_unique"),
+        ]
+
+
+class OutboxEvent(OutboxEventBase):
+    """Domain events of the product service, written in the transaction that caused them."""
+
+    class Meta(OutboxEventBase.Meta):
+        indexes = [
+            models.Index(
+                fields=["id"],
+                name="product_outbox_unpublished",
+                condition=Q(published_at__isnull=True),
+            )
         ]
