@@ -180,3 +180,17 @@ def postgres(url: str, *, schema: str | None = None) -> dict:
     elif engine.endswith("sqlite3"):
         config["ENGINE"] = "django_prometheus.db.backends.sqlite3"
     return config
+
+
+# gRPC between services (ecommerce/grpc): where each service listens, the token every call
+# carries, and the client policy (a deadline per call, retries on UNAVAILABLE when idempotent).
+GRPC_PORTS = {"product": 50051, "cart": 50052, "order": 50053, "payment": 50054}
+SERVICE_HTTP_PORTS = {"product": 8101, "cart": 8102, "order": 8103, "payment": 8104}
+GRPC_TARGETS = {
+    name: env.str(f"{name.upper()}_GRPC_TARGET", default=f"127.0.0.1:{port}")
+    for name, port in GRPC_PORTS.items()
+}
+SERVICE_TOKEN = env.str("SERVICE_TOKEN", default="insecure-development-service-token")
+GRPC_DEADLINE_SECONDS = env.float("GRPC_DEADLINE_SECONDS", default=3.0)
+GRPC_RETRY_ATTEMPTS = env.int("GRPC_RETRY_ATTEMPTS", default=4)
+GRPC_RETRY_BACKOFF_SECONDS = env.float("GRPC_RETRY_BACKOFF_SECONDS", default=0.05)
