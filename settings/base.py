@@ -143,7 +143,13 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_local")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_local")
 
+# Events and analytics: the outbox relays publish to one topic per service, named
+# `<KAFKA_TOPIC_PREFIX><service>`; the analytics consumer reads them in its own group.
 KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="")
+KAFKA_TOPIC_PREFIX = env.str("KAFKA_TOPIC_PREFIX", default="ecommerce.")
+KAFKA_TOPIC_PARTITIONS = env.int("KAFKA_TOPIC_PARTITIONS", default=3)
+KAFKA_LOCAL_PORT = env.int("KAFKA_LOCAL_PORT", default=19092)  # `make run`'s own Tansu
+ANALYTICS_CONSUMER_GROUP = env.str("ANALYTICS_CONSUMER_GROUP", default="analytics")
 
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
@@ -176,3 +182,17 @@ def postgres(url: str, *, schema: str | None = None) -> dict:
     elif engine.endswith("sqlite3"):
         config["ENGINE"] = "django_prometheus.db.backends.sqlite3"
     return config
+
+
+# gRPC between services (ecommerce/grpc): where each service listens, the token every call
+# carries, and the client policy (a deadline per call, retries on UNAVAILABLE when idempotent).
+GRPC_PORTS = {"product": 50051, "cart": 50052, "order": 50053, "payment": 50054}
+SERVICE_HTTP_PORTS = {"product": 8101, "cart": 8102, "order": 8103, "payment": 8104}
+GRPC_TARGETS = {
+    name: env.str(f"{name.upper()}_GRPC_TARGET", default=f"127.0.0.1:{port}")
+    for name, port in GRPC_PORTS.items()
+}
+SERVICE_TOKEN = env.str("SERVICE_TOKEN", default="insecure-development-service-token")
+GRPC_DEADLINE_SECONDS = env.float("GRPC_DEADLINE_SECONDS", default=3.0)
+GRPC_RETRY_ATTEMPTS = env.int("GRPC_RETRY_ATTEMPTS", default=4)
+GRPC_RETRY_BACKOFF_SECONDS = env.float("GRPC_RETRY_BACKOFF_SECONDS", default=0.05)
