@@ -15,6 +15,7 @@ from django.db import transaction
 from apps.cart.adapters import GrpcCartAdapter
 from apps.cart.models import Cart, CartItem
 from ecommerce.errors import ServiceUnavailable
+from tests.factories import ProductFactory
 from tests.fixtures.services import ROOT, service_env
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
@@ -29,14 +30,21 @@ def _get(port: int, path: str) -> tuple[int, bytes]:
 
 
 def test_a_service_answers_probes_and_finishes_calls_in_flight_when_stopped(
-    start_service, settings
+    start_service, monolith_grpc, settings
 ):
     # given: a cart with a line, served by its own process
+    product = ProductFactory(stock=10)
     cart = Cart.objects.create(user_id=41, currency="USD")
     CartItem.objects.create(
-        cart=cart, product_id=9, sku="S-9", name="Nine", quantity=1, unit_price=100, currency="USD"
+        cart=cart,
+        product_id=product.pk,
+        sku=product.sku,
+        name=product.name,
+        quantity=1,
+        unit_price=product.price,
+        currency="USD",
     )
-    service = start_service("cart", phase="1")
+    service = start_service("cart", phase="1", targets={"product": monolith_grpc})
     settings.GRPC_RETRY_ATTEMPTS = 1
     adapter = GrpcCartAdapter()
     assert adapter.get(user_id=41).items[0].quantity == 1
@@ -52,7 +60,9 @@ def test_a_service_answers_probes_and_finishes_calls_in_flight_when_stopped(
 
         def set_quantity():
             try:
-                outcome["cart"] = adapter.set_quantity(user_id=41, product_id=9, quantity=5)
+                outcome["cart"] = adapter.set_quantity(
+                    user_id=41, product_id=product.pk, quantity=5
+                )
             except Exception as exc:  # the assertion below says which
                 outcome["error"] = exc
 
@@ -65,7 +75,7 @@ def test_a_service_answers_probes_and_finishes_calls_in_flight_when_stopped(
         # then: it takes no new call, but has not dropped the one in flight
         with pytest.raises(ServiceUnavailable):
             adapter.get(user_id=41)
-        assert caller.is_alive()
+        assert caller.is_alive(), outcome
     caller.join(10)
     assert "error" not in outcome, outcome.get("error")
     assert outcome["cart"].items[0].quantity == 5
