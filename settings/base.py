@@ -154,7 +154,13 @@ STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=10.0)
 STRIPE_LOCAL_PORT = env.int("STRIPE_LOCAL_PORT", default=12111)
 
+# Events and analytics: the outbox relays publish to one topic per service, named
+# `<KAFKA_TOPIC_PREFIX><service>`; the analytics consumer reads them in its own group.
 KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="")
+KAFKA_TOPIC_PREFIX = env.str("KAFKA_TOPIC_PREFIX", default="ecommerce.")
+KAFKA_TOPIC_PARTITIONS = env.int("KAFKA_TOPIC_PARTITIONS", default=3)
+KAFKA_LOCAL_PORT = env.int("KAFKA_LOCAL_PORT", default=19092)  # `make run`'s own Tansu
+ANALYTICS_CONSUMER_GROUP = env.str("ANALYTICS_CONSUMER_GROUP", default="analytics")
 
 PROMETHEUS_EXPORT_MIGRATIONS = False
 

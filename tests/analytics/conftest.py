@@ -1,0 +1,3 @@
+"""The analytics suites run against a real Tansu broker started for the session."""
+
+from tests.fixtures.kafka import kafka_bootstrap, kafka_topics  # noqa: F401
