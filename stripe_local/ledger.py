@@ -104,9 +104,7 @@ def _int_param(params: dict, name: str, *, required: bool) -> int | None:
             raise invalid(f"Missing required param: {name}.", code="parameter_missing", param=name)
         return None
     if not isinstance(raw, str) or not raw.lstrip("-").isdigit():
-        raise invalid(
-            f"Invalid integer: {raw}", code="parameter_invalid_integer", param=name
-        )
+        raise invalid(f"Invalid integer: {raw}", code="parameter_invalid_integer", param=name)
     return int(raw)
 
 

@@ -38,6 +38,8 @@ class Faults:
             "count": count,
             "status": int(spec.get("status", 500)),
             "seconds": float(spec.get("seconds", 0)),
+            # Only requests whose "METHOD /path" contains this text (e.g. "/confirm").
+            "match": str(spec.get("match", "")),
         }
         with self._lock:
             self._queue.append(fault)
@@ -47,15 +49,15 @@ class Faults:
         with self._lock:
             self._queue.clear()
 
-    def take(self) -> dict | None:
+    def take(self, request_line: str) -> dict | None:
         with self._lock:
-            if not self._queue:
-                return None
-            fault = self._queue[0]
-            fault["count"] -= 1
-            if fault["count"] <= 0:
-                self._queue.pop(0)
-            return dict(fault)
+            for index, fault in enumerate(self._queue):
+                if fault["match"] in request_line:
+                    fault["count"] -= 1
+                    if fault["count"] <= 0:
+                        self._queue.pop(index)
+                    return dict(fault)
+            return None
 
     def listing(self) -> list[dict]:
         with self._lock:
@@ -145,7 +147,7 @@ class Handler(BaseHTTPRequestHandler):
         ledger = self.server.ledger
         with ledger.lock:
             ledger.counters["requests"] += 1
-        fault = self.server.faults.take()
+        fault = self.server.faults.take(f"{method} {path}")
         if fault is not None:
             with ledger.lock:
                 ledger.counters["faults_injected"] += 1
@@ -213,7 +215,9 @@ class Handler(BaseHTTPRequestHandler):
             except StripeApiError as exc:
                 status, result = exc.status, {"error": {**exc.body, "request_log_url": ""}}
             text_out = json.dumps(result, indent=2)
-            events = [ledger.event_create(t, obj, request_id, idempotency_key) for t, obj in emitted]
+            events = [
+                ledger.event_create(t, obj, request_id, idempotency_key) for t, obj in emitted
+            ]
             if idempotency_key:
                 ledger.remember(
                     api_key,
@@ -332,8 +336,10 @@ class Handler(BaseHTTPRequestHandler):
             found = []
             for event in ledger.events.values():
                 obj = event["data"]["object"]
-                intent = obj["id"] if obj.get("object") == "payment_intent" else obj.get(
-                    "payment_intent"
+                intent = (
+                    obj["id"]
+                    if obj.get("object") == "payment_intent"
+                    else obj.get("payment_intent")
                 )
                 if wanted_type and event["type"] != wanted_type:
                     continue

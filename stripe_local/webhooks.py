@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import heapq
+import hmac
 import json
 import threading
 import time

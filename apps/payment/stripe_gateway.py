@@ -68,7 +68,8 @@ def client() -> stripe.StripeClient:
     )
 
 
-def _intent(obj: Any) -> Intent:
+def _intent(resource: Any) -> Intent:
+    obj = resource.to_dict() if hasattr(resource, "to_dict") else resource
     charge = obj.get("latest_charge") or ""
     return Intent(
         id=obj["id"],
@@ -154,9 +155,7 @@ def refund_create(
         )
     except stripe.StripeError as exc:
         raise _translated(exc) from exc
-    return StripeRefund(
-        id=obj["id"], status=obj["status"], amount=obj["amount"], payment_intent=intent_id
-    )
+    return StripeRefund(id=obj.id, status=obj.status, amount=obj.amount, payment_intent=intent_id)
 
 
 def webhook_event(*, payload: bytes, signature: str) -> dict[str, Any]:
