@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ecommerce import resolver
+from ecommerce.api.errors import error_responses
 
 
 class StripeWebhookApi(APIView):
@@ -30,7 +31,7 @@ class StripeWebhookApi(APIView):
                     "duplicate": serializers.BooleanField(),
                 },
             ),
-            400: OpenApiResponse(description="The signature does not verify, or no event."),
+            **error_responses(400),
         },
         auth=[],
     )
