@@ -142,6 +142,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_local")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_local")
+# Payments: the SDK retries network errors, 409s and 5xx this many times (backoff 0.5 s
+# doubling, capped at 5 s) before a charge reports PaymentUnavailable; each try waits at most
+# STRIPE_TIMEOUT seconds. The local Stripe-compatible server (`python -m stripe_local`) listens
+# on STRIPE_LOCAL_PORT under `make run`.
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=10.0)
+STRIPE_LOCAL_PORT = env.int("STRIPE_LOCAL_PORT", default=12111)
 
 # Events and analytics: the outbox relays publish to one topic per service, named
 # `<KAFKA_TOPIC_PREFIX><service>`; the analytics consumer reads them in its own group.

@@ -6,6 +6,7 @@ from settings.base import (
     ECOMMERCE_SERVES,
     KAFKA_LOCAL_PORT,
     SERVICE_ALIASES,
+    STRIPE_LOCAL_PORT,
     VAR_DIR,
     env,
     process_databases,
@@ -43,6 +44,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "processed_folder": str(_broker / "processed"),
     "store_processed": False,
 }
+
+# Payments go to the local Stripe-compatible server that `make run` starts (phases/Procfile.*).
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default=f"http://127.0.0.1:{STRIPE_LOCAL_PORT}")
 
 # The Tansu broker that `make run` starts (phases/Procfile.phase0).
 KAFKA_BOOTSTRAP_SERVERS = env.str(
