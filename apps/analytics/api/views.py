@@ -1,0 +1,26 @@
+"""The analytics API: the live aggregates, for staff only."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.analytics import selectors
+from apps.analytics.api.serializers import SummaryQuery
+
+
+class AnalyticsSummaryApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        parameters=[SummaryQuery],
+        responses={200: OpenApiResponse(description="The aggregates.")},
+        operation_id="analytics_summary",
+    )
+    def get(self, request: Request) -> Response:
+        query = SummaryQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(selectors.analytics_summary(**query.validated_data))
