@@ -20,6 +20,7 @@ from django.db import close_old_connections
 from apps.analytics import services
 from apps.analytics.events import Event, InvalidEvent, event_parse
 from ecommerce import kafka
+from ecommerce.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ class AnalyticsConsumer:
         if rejected:
             self._dead_letter(rejected)
         outcome = services.events_record(events=events)
+        failpoint("analytics.counted")  # counted and committed, offsets not yet: a redelivery
         offsets: dict[tuple[str, int], int] = {}
         for message in messages:
             key = (message.topic(), message.partition())
