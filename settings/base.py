@@ -224,3 +224,10 @@ def process_databases(databases: dict, phase, serves: tuple[str, ...]) -> dict:
         kept = {alias: config for alias, config in databases.items() if alias in serves}
         return {"default": {}, **kept}
     return {alias: config for alias, config in databases.items() if not phase.is_remote(alias)}
+
+
+# A call that waits on a payment provider gets the provider's whole retry budget on top.
+GRPC_PROVIDER_DEADLINE_SECONDS = env.float(
+    "GRPC_PROVIDER_DEADLINE_SECONDS",
+    default=(STRIPE_MAX_NETWORK_RETRIES + 1) * STRIPE_TIMEOUT + 5,
+)
