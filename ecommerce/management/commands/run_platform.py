@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 import phases
+from ecommerce import topology
 
 
 class Command(BaseCommand):
@@ -40,6 +41,8 @@ class Command(BaseCommand):
                     f"{os.environ.get('DEMO_ADMIN_PASSWORD', 'admin')})",
                     f"  metrics         {base}/metrics",
                     f"  health          {base}/healthz  {base}/readyz",
+                    "",
+                    topology.render(chosen),
                     "",
                 ]
             )
