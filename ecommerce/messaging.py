@@ -14,6 +14,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from ecommerce.celery import app
 from ecommerce.errors import InvalidRequest, ServiceUnavailable
+from ecommerce.failpoints import failpoint
 from ecommerce.queues import DEAD_QUEUES, WORK_QUEUES
 
 _declared = threading.Event()
@@ -62,6 +63,10 @@ class CommandTask(app.Task):
     retry_backoff_max = 30
     retry_jitter = True
     max_retries = 5
+
+    def __call__(self, *args, **kwargs):
+        failpoint(f"task.{self.name}")
+        return super().__call__(*args, **kwargs)
 
 
 def require_id(value: Any, name: str) -> int:

@@ -11,6 +11,7 @@ from apps.order import events
 from apps.order.models import CheckoutSaga, Order, OrderLine
 from ecommerce import resolver
 from ecommerce.errors import CartEmpty, CartLocked, IdempotencyConflict, InvalidRequest
+from ecommerce.failpoints import failpoint
 from ecommerce.messaging import send_command
 from ecommerce.ports import messages
 
@@ -23,6 +24,7 @@ PAYMENT_METHOD = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 
 def _start_saga(order_id: int) -> None:
     try:
+        failpoint("order.start_saga")
         send_command(messages.SAGA_ADVANCE, messages.ORDER_QUEUE, order_id=order_id)
     except Exception:  # the broker is down: the order is safe, the sweep starts its saga
         logger.exception("could not start the saga of order %s; the sweep will", order_id)

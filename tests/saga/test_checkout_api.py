@@ -20,7 +20,10 @@ def test_checkout_answers_201_with_a_pending_order_and_its_location(user, auth_a
     product = _fill_cart(user, quantity=2, price=1500)
     # when
     response = auth_api.post(
-        "/api/checkout", {"payment_method": "pm_card_visa"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+        "/api/checkout",
+        {"payment_method": "pm_card_visa"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-1",
     )
     # then
     assert response.status_code == 201
@@ -38,11 +41,17 @@ def test_the_same_key_returns_the_same_order_and_starts_no_second_saga(user, aut
     # given
     _fill_cart(user)
     first = auth_api.post(
-        "/api/checkout", {"payment_method": "pm_card_visa"}, format="json", HTTP_IDEMPOTENCY_KEY="same"
+        "/api/checkout",
+        {"payment_method": "pm_card_visa"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="same",
     )
     # when
     second = auth_api.post(
-        "/api/checkout", {"payment_method": "pm_card_visa"}, format="json", HTTP_IDEMPOTENCY_KEY="same"
+        "/api/checkout",
+        {"payment_method": "pm_card_visa"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="same",
     )
     # then
     assert second.status_code == 201
@@ -54,9 +63,14 @@ def test_the_same_key_returns_the_same_order_and_starts_no_second_saga(user, aut
 
 def test_the_same_key_with_another_payment_method_is_a_conflict(user, auth_api):
     _fill_cart(user)
-    auth_api.post("/api/checkout", {"payment_method": "pm_card_visa"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    auth_api.post(
+        "/api/checkout", {"payment_method": "pm_card_visa"}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
     response = auth_api.post(
-        "/api/checkout", {"payment_method": "pm_card_mastercard"}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+        "/api/checkout",
+        {"payment_method": "pm_card_mastercard"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k",
     )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_conflict"
@@ -67,7 +81,11 @@ def test_the_same_key_with_another_payment_method_is_a_conflict(user, auth_api):
     ("headers", "body", "code"),
     [
         ({}, {"payment_method": "pm_card_visa"}, "invalid_request"),
-        ({"HTTP_IDEMPOTENCY_KEY": "x" * 201}, {"payment_method": "pm_card_visa"}, "invalid_request"),
+        (
+            {"HTTP_IDEMPOTENCY_KEY": "x" * 201},
+            {"payment_method": "pm_card_visa"},
+            "invalid_request",
+        ),
         ({"HTTP_IDEMPOTENCY_KEY": "k"}, {}, "validation_error"),
         ({"HTTP_IDEMPOTENCY_KEY": "k"}, {"payment_method": 7}, "validation_error"),
         ({"HTTP_IDEMPOTENCY_KEY": "k"}, {"payment_method": "pm card; drop"}, "validation_error"),
