@@ -29,12 +29,36 @@ run: seed
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install $(BUF)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(MAKE) --no-print-directory proto-lint
 
 bench: install
 	$(PY) -m benchmarks.catalogue
 
 clean:
 	rm -rf var $(VENV)
+
+# gRPC contracts: buf comes from npm (@bufbuild/buf), pinned in package.json.
+BUF := node_modules/.bin/buf
+# What `buf breaking` compares against: main's history, in a worktree or a fresh clone alike.
+BREAKING_AGAINST ?= main
+.PHONY: proto proto-lint
+
+$(BUF): package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+proto: install
+	$(PY) -m ecommerce.proto.generate
+
+proto-lint: install $(BUF)
+	$(BUF) lint
+	@if git cat-file -e $(BREAKING_AGAINST):buf.yaml 2>/dev/null; then \
+		echo "buf breaking --against $(BREAKING_AGAINST)"; \
+		$(BUF) breaking --against "$$(git rev-parse --git-common-dir)#ref=$(BREAKING_AGAINST)"; \
+	else \
+		echo "buf breaking: $(BREAKING_AGAINST) has no contracts yet, nothing to compare"; \
+	fi
+	$(PY) -m ecommerce.proto.generate --check

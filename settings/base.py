@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_prometheus",
     "ecommerce",
     "apps.accounts",
@@ -117,17 +118,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "TokenAuth": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": "`Token <token>` from /api/auth/token",
-            }
-        }
-    },
-    "SECURITY": [{"TokenAuth": []}],
+    # PATCH inputs are whole Input serializers (a field left out is an error), not partials.
+    "COMPONENT_SPLIT_PATCH": False,
+    # Swagger UI from the installed package, not a CDN: /api/docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 CATALOGUE_CACHE_TIMEOUT = env.int("CATALOGUE_CACHE_TIMEOUT", default=300)
@@ -162,6 +158,13 @@ SAGA_RETRY_BACKOFF_MAX = env.float("SAGA_RETRY_BACKOFF_MAX", default=30.0)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_local")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_local")
+# Payments: the SDK retries network errors, 409s and 5xx this many times (backoff 0.5 s
+# doubling, capped at 5 s) before a charge reports PaymentUnavailable; each try waits at most
+# STRIPE_TIMEOUT seconds. The local Stripe-compatible server (`python -m stripe_local`) listens
+# on STRIPE_LOCAL_PORT under `make run`.
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=10.0)
+STRIPE_LOCAL_PORT = env.int("STRIPE_LOCAL_PORT", default=12111)
 
 # Events and analytics: the outbox relays publish to one topic per service, named
 # `<KAFKA_TOPIC_PREFIX><service>`; the analytics consumer reads them in its own group.
@@ -202,3 +205,17 @@ def postgres(url: str, *, schema: str | None = None) -> dict:
     elif engine.endswith("sqlite3"):
         config["ENGINE"] = "django_prometheus.db.backends.sqlite3"
     return config
+
+
+# gRPC between services (ecommerce/grpc): where each service listens, the token every call
+# carries, and the client policy (a deadline per call, retries on UNAVAILABLE when idempotent).
+GRPC_PORTS = {"product": 50051, "cart": 50052, "order": 50053, "payment": 50054}
+SERVICE_HTTP_PORTS = {"product": 8101, "cart": 8102, "order": 8103, "payment": 8104}
+GRPC_TARGETS = {
+    name: env.str(f"{name.upper()}_GRPC_TARGET", default=f"127.0.0.1:{port}")
+    for name, port in GRPC_PORTS.items()
+}
+SERVICE_TOKEN = env.str("SERVICE_TOKEN", default="insecure-development-service-token")
+GRPC_DEADLINE_SECONDS = env.float("GRPC_DEADLINE_SECONDS", default=3.0)
+GRPC_RETRY_ATTEMPTS = env.int("GRPC_RETRY_ATTEMPTS", default=4)
+GRPC_RETRY_BACKOFF_SECONDS = env.float("GRPC_RETRY_BACKOFF_SECONDS", default=0.05)

@@ -14,6 +14,7 @@ from ecommerce.errors import (
     InvalidRequest,
     NotFound,
     OutOfStock,
+    ProductNotFound,
     ProductUnavailable,
 )
 from ecommerce.ports.cart import MAX_LINE_QUANTITY
@@ -91,6 +92,10 @@ def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> Cart:
 
 def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
     _check_quantity(quantity)
+    try:
+        product = resolver.product().get(product_id)  # outside the transaction: may be remote
+    except ProductNotFound:
+        product = None
     with transaction.atomic(using=DB):
         cart = _locked_cart(user_id)
         item = cart.items.filter(product_id=product_id).first()
@@ -98,6 +103,18 @@ def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
             raise CartItemNotFound(
                 f"Product {product_id} is not in the cart.", {"product_id": product_id}
             )
+        if quantity > item.quantity:
+            # Growing a line is adding to the cart: the same rules apply. Shrinking is always
+            # allowed, even for a product no longer on sale.
+            if product is None or not product.is_active:
+                raise ProductUnavailable(
+                    f"Product {product_id} is not for sale.", {"product_id": product_id}
+                )
+            if quantity > product.stock:
+                raise OutOfStock(
+                    f"Only {product.stock} of product {product_id} left.",
+                    {"product_id": product_id, "requested": quantity, "available": product.stock},
+                )
         item.quantity = quantity
         item.save(update_fields=["quantity"])
         return cart

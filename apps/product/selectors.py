@@ -50,7 +50,9 @@ def product_filter(query: ProductQuery) -> QuerySet[Product]:
         )
     if query.category:
         key = query.category
-        qs = qs.filter(category__pk=int(key)) if key.isdigit() else qs.filter(category__slug=key)
+        # str.isdigit() also accepts "²" and other non-ASCII digits, which int() refuses.
+        by_id = key.isascii() and key.isdigit()
+        qs = qs.filter(category__pk=int(key)) if by_id else qs.filter(category__slug=key)
     return qs.order_by(*_ORDER_BY[query.ordering])
 
 

@@ -6,7 +6,8 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from ecommerce.errors import DomainError
@@ -25,6 +26,38 @@ _DRF_CODES = {
     exceptions.Throttled: "throttled",
     exceptions.ValidationError: "validation_error",
 }
+
+
+class ErrorDetailOutput(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable and machine-readable, e.g. `out_of_stock`.")
+    message = serializers.CharField(help_text="For people.")
+    details = serializers.DictField(
+        help_text="Per field for validation errors (`{field: [messages]}`), else context."
+    )
+
+
+class ErrorOutput(serializers.Serializer):
+    error = ErrorDetailOutput()
+
+
+_MEANINGS = {
+    400: "Invalid input: `validation_error` (details per field), `malformed_request` (not JSON), "
+    "`invalid_request`.",
+    401: "No or an invalid `Authorization: Token <token>` header.",
+    403: "Authenticated, but not allowed.",
+    404: "No such resource (`product_not_found`, `cart_item_not_found`, ...).",
+    409: "Conflicts with the current state (`out_of_stock`, `cart_locked`, ...).",
+    415: "The body is not `application/json`.",
+    422: "The product is not for sale (`product_unavailable`).",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The documented error answers of an endpoint, for its `extend_schema(responses=...)`."""
+    return {
+        code: OpenApiResponse(ErrorOutput, description=_MEANINGS.get(code, "An error."))
+        for code in statuses
+    }
 
 
 def error_body(code: str, message: str, details: dict | None = None) -> dict:

@@ -9,13 +9,20 @@ from rest_framework.views import APIView
 
 from apps.accounts import services
 from apps.accounts.api.serializers import RegisterInput, RegisterOutput, TokenInput, TokenOutput
+from ecommerce.api.errors import error_responses
 
 
 class RegisterApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=RegisterInput, responses={201: RegisterOutput}, auth=[])
+    @extend_schema(
+        summary="Sign up; the answer carries the new user's token",
+        request=RegisterInput,
+        responses={201: RegisterOutput, **error_responses(400, 415)},
+        auth=[],
+        operation_id="auth_register",
+    )
     def post(self, request: Request) -> Response:
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -30,7 +37,13 @@ class TokenApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=TokenInput, responses=TokenOutput, auth=[])
+    @extend_schema(
+        summary="Sign in: the user's token, for `Authorization: Token <token>`",
+        request=TokenInput,
+        responses={200: TokenOutput, **error_responses(400, 415)},
+        auth=[],
+        operation_id="auth_token",
+    )
     def post(self, request: Request) -> Response:
         data = TokenInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from apps.cart.api.serializers import MAX_ID, CartItemAddInput, CartItemUpdateInput, CartOutput
 from ecommerce import resolver
+from ecommerce.api.errors import error_responses
 from ecommerce.errors import CartItemNotFound
 from ecommerce.ports.cart import CartData
 
@@ -33,14 +34,21 @@ def cart_body(cart: CartData) -> dict:
 
 
 class CartApi(APIView):
-    @extend_schema(responses=CartOutput, operation_id="cart_retrieve")
+    @extend_schema(
+        summary="The caller's cart",
+        responses={200: CartOutput, **error_responses(401)},
+        operation_id="cart_retrieve",
+    )
     def get(self, request: Request) -> Response:
         return Response(cart_body(resolver.cart().get(user_id=request.user.pk)))
 
 
 class CartItemsApi(APIView):
     @extend_schema(
-        request=CartItemAddInput, responses={201: CartOutput}, operation_id="cart_items_add"
+        summary="Add a product to the cart, or add to its line",
+        request=CartItemAddInput,
+        responses={201: CartOutput, **error_responses(400, 401, 404, 409, 415, 422)},
+        operation_id="cart_items_add",
     )
     def post(self, request: Request) -> Response:
         data = CartItemAddInput(data=request.data)
@@ -51,7 +59,10 @@ class CartItemsApi(APIView):
 
 class CartItemApi(APIView):
     @extend_schema(
-        request=CartItemUpdateInput, responses=CartOutput, operation_id="cart_items_update"
+        summary="Set the quantity of a line",
+        request=CartItemUpdateInput,
+        responses={200: CartOutput, **error_responses(400, 401, 404, 409, 415, 422)},
+        operation_id="cart_items_update",
     )
     def patch(self, request: Request, product_id: int) -> Response:
         data = CartItemUpdateInput(data=request.data)
@@ -62,7 +73,11 @@ class CartItemApi(APIView):
         )
         return Response(cart_body(cart))
 
-    @extend_schema(responses={204: None}, operation_id="cart_items_remove")
+    @extend_schema(
+        summary="Remove a line",
+        responses={204: None, **error_responses(401, 404)},
+        operation_id="cart_items_remove",
+    )
     def delete(self, request: Request, product_id: int) -> Response:
         self._check(product_id)
         resolver.cart().remove_item(user_id=request.user.pk, product_id=product_id)

@@ -25,8 +25,15 @@ class ProductOutput(serializers.Serializer):
 
 
 class ProductListInput(serializers.Serializer):
-    search = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    category = serializers.CharField(required=False, allow_blank=True, max_length=120)
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="Part of the name or description, or the exact SKU (case-insensitive).",
+    )
+    category = serializers.CharField(
+        required=False, allow_blank=True, max_length=120, help_text="A category's slug or id."
+    )
     ordering = serializers.ChoiceField(choices=ORDERINGS, required=False, default="name")
     page = serializers.IntegerField(required=False, min_value=1, max_value=100_000, default=1)
     page_size = serializers.IntegerField(

@@ -18,6 +18,7 @@ from apps.product.api.serializers import (
     ProductPageOutput,
 )
 from ecommerce import resolver
+from ecommerce.api.errors import error_responses
 from ecommerce.errors import InvalidRequest, ProductNotFound
 from ecommerce.ports.product import ProductData, ProductQuery
 
@@ -41,7 +42,12 @@ class CategoryListApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(responses=CategoryOutput(many=True), auth=[], operation_id="categories_list")
+    @extend_schema(
+        summary="Every category, by name",
+        responses=CategoryOutput(many=True),
+        auth=[],
+        operation_id="categories_list",
+    )
     def get(self, request: Request) -> Response:
         body = cache.category_list(
             lambda: [
@@ -57,8 +63,11 @@ class ProductListApi(APIView):
     authentication_classes: list = []
 
     @extend_schema(
+        summary="A page of the products on sale",
+        description="`search` matches the name, the description or the exact SKU; `category` "
+        "is a category's slug or id. A page past the last one is a 400.",
         parameters=[ProductListInput],
-        responses=ProductPageOutput,
+        responses={200: ProductPageOutput, **error_responses(400)},
         auth=[],
         operation_id="products_list",
     )
@@ -104,7 +113,12 @@ class ProductDetailApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(responses=ProductOutput, auth=[], operation_id="products_retrieve")
+    @extend_schema(
+        summary="One product on sale",
+        responses={200: ProductOutput, **error_responses(404)},
+        auth=[],
+        operation_id="products_retrieve",
+    )
     def get(self, request: Request, product_id: int) -> Response:
         if product_id > MAX_ID:
             raise ProductNotFound(

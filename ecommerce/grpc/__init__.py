@@ -1,0 +1,1 @@
+"""gRPC plumbing shared by every service: channels, errors, messages, interceptors, the server."""

@@ -1,0 +1,95 @@
+"""Channels to the services, and the call every gRPC adapter makes through them.
+
+A call has a deadline; an idempotent call that meets UNAVAILABLE is retried with exponential
+backoff and jitter inside that deadline; any failure comes back as the domain exception the
+in-process adapter would have raised, or ServiceUnavailable when the service cannot answer.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Any
+
+import grpc
+from django.conf import settings
+
+from ecommerce.grpc import errors
+from ecommerce.grpc.interceptors import CLIENT_RETRIES, ClientInterceptor, split_method
+
+CHANNEL_OPTIONS = (
+    # Reconnect quickly once a service is back, instead of grpc's default of up to two minutes.
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+    ("grpc.keepalive_time_ms", 30_000),
+    # Our own retry policy is the only one, so an attempt count means what it says.
+    ("grpc.enable_retries", 0),
+)
+
+_lock = threading.Lock()
+_channels: dict[str, grpc.Channel] = {}
+
+
+def target_for(service: str) -> str:
+    return settings.GRPC_TARGETS[service]
+
+
+def channel_for(service: str) -> grpc.Channel:
+    """One shared channel per target: gRPC multiplexes every call over it."""
+    target = target_for(service)
+    channel = _channels.get(target)
+    if channel is None:
+        with _lock:
+            channel = _channels.get(target)
+            if channel is None:
+                raw = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+                channel = grpc.intercept_channel(raw, ClientInterceptor(settings.SERVICE_TOKEN))
+                _channels[target] = channel
+    return channel
+
+
+def close_channels() -> None:
+    with _lock:
+        for channel in _channels.values():
+            channel.close()
+        _channels.clear()
+
+
+class GrpcClient:
+    """What a gRPC adapter builds on: a stub for its service and a `call` with the policy."""
+
+    service = ""
+    stub_class: type = object
+
+    def __init__(self) -> None:
+        self._stub = self.stub_class(channel_for(self.service))
+
+    def call(
+        self, method: str, request: Any, *, idempotent: bool, timeout: float | None = None
+    ) -> Any:
+        rpc = getattr(self._stub, method)
+        budget = timeout if timeout is not None else settings.GRPC_DEADLINE_SECONDS
+        deadline = time.monotonic() + budget
+        attempts = settings.GRPC_RETRY_ATTEMPTS if idempotent else 1
+        backoff = settings.GRPC_RETRY_BACKOFF_SECONDS
+        for attempt in range(1, attempts + 1):
+            remaining = deadline - time.monotonic()
+            try:
+                return rpc(request, timeout=max(remaining, 0.001))
+            except grpc.RpcError as exc:
+                retry = (
+                    attempt < attempts
+                    and exc.code() is grpc.StatusCode.UNAVAILABLE
+                    and errors.domain_code(exc) is None
+                )
+                pause = backoff * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+                if not retry or time.monotonic() + pause >= deadline:
+                    raise errors.domain_error(exc, service=self.service) from None
+                CLIENT_RETRIES.labels(*split_method(f"/{self.service}/{method}")).inc()
+                time.sleep(pause)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def close(self) -> None:
+        """Channels are shared per target and outlive one adapter."""

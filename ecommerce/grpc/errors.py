@@ -1,0 +1,65 @@
+"""Domain errors across the wire: a status code for the transport, the domain code in metadata.
+
+The server puts the error's `code` and its `details` (JSON) in the trailing metadata; the client
+rebuilds the very class the in-process adapter would have raised, by `error_classes()[code]`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import grpc
+
+from ecommerce.errors import DomainError, ServiceUnavailable, error_classes
+
+CODE_KEY = "ecommerce-error-code"
+DETAILS_KEY = "ecommerce-error-details-bin"  # `-bin`: gRPC carries the value as raw bytes
+
+_BY_HTTP_STATUS = {
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    402: grpc.StatusCode.FAILED_PRECONDITION,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    404: grpc.StatusCode.NOT_FOUND,
+    409: grpc.StatusCode.ABORTED,
+    422: grpc.StatusCode.FAILED_PRECONDITION,
+    503: grpc.StatusCode.UNAVAILABLE,
+}
+_CLASSES = error_classes()
+
+
+def status_for(error: DomainError) -> grpc.StatusCode:
+    return _BY_HTTP_STATUS.get(error.http_status, grpc.StatusCode.FAILED_PRECONDITION)
+
+
+def trailing_metadata_for(error: DomainError) -> tuple[tuple[str, str | bytes], ...]:
+    details = json.dumps(error.details, default=str).encode()
+    return ((CODE_KEY, error.code), (DETAILS_KEY, details))
+
+
+def domain_code(error: grpc.RpcError) -> str | None:
+    """The domain code a servicer attached, or None for a transport or unexpected failure."""
+    for key, value in error.trailing_metadata() or ():
+        if key == CODE_KEY:
+            return value
+    return None
+
+
+def domain_error(error: grpc.RpcError, *, service: str) -> DomainError:
+    """The exception the in-process adapter would have raised for this failed call."""
+    metadata = dict(error.trailing_metadata() or ())
+    code = metadata.get(CODE_KEY)
+    if code is not None:
+        cls = _CLASSES.get(code, DomainError)
+        try:
+            details = json.loads(metadata.get(DETAILS_KEY) or b"{}")
+        except ValueError:
+            details = {}
+        exc = cls(error.details() or "", details)
+        if cls is DomainError:
+            exc.code = code
+        return exc
+    status = error.code()
+    return ServiceUnavailable(
+        f"The {service} service is unavailable ({status.name.lower()}); retry later.",
+        {"service": service, "grpc_status": status.name},
+    )

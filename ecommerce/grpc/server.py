@@ -1,0 +1,50 @@
+"""A gRPC server for one service: its servicer, health, reflection and the interceptor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent import futures
+from typing import Any
+
+import grpc
+from django.conf import settings
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from ecommerce.grpc.interceptors import ServerInterceptor
+
+
+def build_server(
+    *,
+    register: Callable[[grpc.Server], None],
+    service_names: tuple[str, ...],
+    address: str,
+    max_workers: int = 16,
+) -> tuple[grpc.Server, int, Any]:
+    """A bound, not yet started server; with its port and the health servicer, whose status
+    the caller flips on start and on shutdown."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+        interceptors=[ServerInterceptor(settings.SERVICE_TOKEN)],
+        options=[("grpc.so_reuseport", 0)],
+    )
+    register(server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"could not bind the gRPC server to {address}")
+    return server, port, health_servicer
+
+
+def set_serving(health_servicer: Any, service_names: tuple[str, ...], serving: bool) -> None:
+    status = (
+        health_pb2.HealthCheckResponse.SERVING
+        if serving
+        else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for name in ("", *service_names):
+        health_servicer.set(name, status)

@@ -1,0 +1,1 @@
+"""Generated from ecommerce/proto; never edit."""

@@ -1,0 +1,168 @@
+"""The catalogue in Django admin: who may enter, and what a catalogue manager can do there."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.product.models import Product
+from apps.product.money import format_money
+from tests.factories import CategoryFactory, ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+CHANGELIST = "/admin/product/product/"
+
+
+def _listed_skus(response) -> set[str]:
+    assert response.status_code == 200
+    return {product.sku for product in response.context["cl"].result_list}
+
+
+@pytest.mark.parametrize("path", ["/admin/", CHANGELIST, "/admin/product/category/"])
+def test_anonymous_visitors_are_sent_to_the_login_page(client, path):
+    # when
+    response = client.get(path)
+    # then
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("path", ["/admin/", CHANGELIST])
+def test_a_logged_in_customer_cannot_enter(client, path):
+    # given
+    client.force_login(UserFactory(is_staff=False))
+    # when
+    response = client.get(path)
+    # then
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+def test_a_customer_cannot_post_admin_actions(client):
+    # given
+    product = ProductFactory()
+    client.force_login(UserFactory(is_staff=False))
+    # when
+    response = client.post(CHANGELIST, {"action": "deactivate", "_selected_action": [product.pk]})
+    # then
+    assert response.status_code == 302
+    assert Product.objects.get(pk=product.pk).is_active is True
+
+
+def test_staff_see_the_list_with_prices_as_money(staff_client):
+    # given
+    ProductFactory(sku="COF-1", price=1250, currency="USD")
+    ProductFactory(sku="TEA-1", price=990, currency="EUR")
+    # when
+    response = staff_client.get(CHANGELIST)
+    # then
+    assert _listed_skus(response) == {"COF-1", "TEA-1"}
+    page = response.content.decode()
+    assert "$12.50" in page
+    assert "€9.90" in page
+
+
+def test_staff_search_by_name_and_by_sku(staff_client):
+    # given
+    ProductFactory(sku="BRE-1003", name="Gooseneck Kettle")
+    ProductFactory(sku="TEA-2001", name="Sencha")
+    # then
+    assert _listed_skus(staff_client.get(CHANGELIST, {"q": "gooseneck"})) == {"BRE-1003"}
+    assert _listed_skus(staff_client.get(CHANGELIST, {"q": "TEA-2001"})) == {"TEA-2001"}
+
+
+def test_staff_filter_by_category_and_by_active(staff_client):
+    # given
+    tea, coffee = CategoryFactory(), CategoryFactory()
+    ProductFactory(sku="T-ON", category=tea)
+    ProductFactory(sku="T-OFF", category=tea, is_active=False)
+    ProductFactory(sku="C-ON", category=coffee)
+    # when
+    by_category = staff_client.get(CHANGELIST, {"category__id__exact": tea.pk})
+    inactive = staff_client.get(CHANGELIST, {"is_active__exact": "0"})
+    both = staff_client.get(CHANGELIST, {"category__id__exact": tea.pk, "is_active__exact": "1"})
+    # then
+    assert _listed_skus(by_category) == {"T-ON", "T-OFF"}
+    assert _listed_skus(inactive) == {"T-OFF"}
+    assert _listed_skus(both) == {"T-ON"}
+
+
+def test_staff_edit_stock_in_the_list(staff_client):
+    # given
+    first, second = ProductFactory(stock=5), ProductFactory(stock=7)
+    form = {
+        "form-TOTAL_FORMS": "2",
+        "form-INITIAL_FORMS": "2",
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "form-0-id": first.pk,
+        "form-0-stock": "50",
+        "form-1-id": second.pk,
+        "form-1-stock": "7",
+        "_save": "Save",
+    }
+    # when
+    response = staff_client.post(CHANGELIST, form)
+    # then
+    assert response.status_code == 302
+    assert Product.objects.get(pk=first.pk).stock == 50
+    assert Product.objects.get(pk=second.pk).stock == 7
+
+
+def test_a_negative_stock_in_the_list_is_refused(staff_client):
+    # given
+    product = ProductFactory(stock=5)
+    form = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "form-0-id": product.pk,
+        "form-0-stock": "-3",
+        "_save": "Save",
+    }
+    # when
+    response = staff_client.post(CHANGELIST, form)
+    # then
+    assert response.status_code == 200  # the list again, with the error shown
+    assert Product.objects.get(pk=product.pk).stock == 5
+
+
+def test_staff_bulk_deactivate_and_activate(staff_client):
+    # given
+    chosen = ProductFactory.create_batch(2)
+    untouched = ProductFactory()
+    ids = [p.pk for p in chosen]
+    # when
+    deactivated = staff_client.post(CHANGELIST, {"action": "deactivate", "_selected_action": ids})
+    after_deactivate = set(Product.objects.filter(is_active=False).values_list("pk", flat=True))
+    staff_client.post(CHANGELIST, {"action": "activate", "_selected_action": ids})
+    # then
+    assert deactivated.status_code == 302
+    assert after_deactivate == set(ids)
+    assert Product.objects.filter(is_active=False).count() == 0
+    assert Product.objects.get(pk=untouched.pk).is_active is True
+
+
+def test_staff_manage_categories(staff_client):
+    # when
+    response = staff_client.post(
+        "/admin/product/category/add/", {"name": "Cocoa", "slug": "cocoa", "_save": "Save"}
+    )
+    # then
+    assert response.status_code == 302
+    assert staff_client.get("/admin/product/category/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "amount, currency, shown",
+    [
+        (1250, "USD", "$12.50"),
+        (123456, "EUR", "€1,234.56"),
+        (500, "JPY", "¥500"),
+        (1234, "BHD", "1.234 BHD"),
+        (5, "CHF", "0.05 CHF"),
+    ],
+)
+def test_money_is_shown_in_the_currencys_own_minor_unit(amount, currency, shown):
+    assert format_money(amount, currency) == shown
