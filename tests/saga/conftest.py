@@ -29,8 +29,9 @@ def clean_broker():
 
 
 @pytest.fixture
-def start_worker(tmp_path, clean_broker):
-    """Start real `celery worker` processes; every one still running is stopped at the end."""
+def start_worker(tmp_path, clean_broker, local_stripe):
+    """Start real `celery worker` processes, pointed at the local Stripe-compatible server;
+    every one still running is stopped at the end."""
     started: list[Worker] = []
 
     def start(**options) -> Worker:

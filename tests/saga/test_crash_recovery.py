@@ -41,8 +41,8 @@ def test_every_saga_ends_after_a_crash(start_worker, local_stripe, crash, also, 
     for number, quantity in enumerate(quantities):
         _, client = shopper((product.pk, quantity))
         orders.append(checkout(client, f"crash-{number}", payment_method))
-    failpoints = ",".join(filter(None, [f"{crash}=kill", also]))
-    doomed = start_worker(pool="solo", concurrency=1, env={"ECOMMERCE_FAILPOINTS": failpoints})
+    failpoints = ",".join(filter(None, [f"{crash}=killgroup", also]))
+    doomed = start_worker(concurrency=1, env={"ECOMMERCE_FAILPOINTS": failpoints})
     # when
     assert doomed.wait_exit(timeout=60) == -9, doomed.log()
     survivor = start_worker(env={"ECOMMERCE_FAILPOINTS": also} if also else None)
