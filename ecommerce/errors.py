@@ -149,6 +149,12 @@ class PaymentUnavailable(ServiceUnavailable):
     code = "payment_unavailable"
 
 
+class WebhookSignatureInvalid(InvalidRequest):
+    """The webhook's signature does not verify against its body and the endpoint secret."""
+
+    code = "invalid_signature"
+
+
 def error_classes() -> dict[str, type[DomainError]]:
     """Every DomainError subclass by code: how a remote adapter maps a code back to a class."""
     found: dict[str, type[DomainError]] = {}

@@ -30,6 +30,8 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
     "payment.refunded": ("payment_id", "order_id", "amount", "currency"),
     "saga.step_failed": ("order_id", "step", "reason"),
 }
+# Each entry of an order event's `lines`: integers, unit_price in minor units (sku, name may follow).
+ORDER_LINE_KEYS: tuple[str, ...] = ("product_id", "quantity", "unit_price")
 
 
 class OutboxEventBase(models.Model):
@@ -93,6 +95,10 @@ def emit(
     missing = [key for key in required if key not in payload]
     if missing:
         raise ValueError(f"{event_type} payload lacks {', '.join(missing)}")
+    for line in payload.get("lines", []) if "lines" in required else []:
+        lacking = [key for key in ORDER_LINE_KEYS if key not in line]
+        if lacking:
+            raise ValueError(f"{event_type} line lacks {', '.join(lacking)}")
     return model.objects.using(using).create(
         event_type=event_type,
         aggregate_type=aggregate_type,

@@ -21,6 +21,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from ecommerce import kafka
+from ecommerce.failpoints import failpoint
 from ecommerce.outbox import OutboxEventBase
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class OutboxRelay:
         if not rows:
             return PassResult()
         reports = self.publish(rows)
+        failpoint("relay.acknowledged")  # the worst moment to die: sent, not yet marked
         confirmed: list[int] = []
         for row in rows:
             if reports.get(row.pk, "no delivery report") is not None:

@@ -138,10 +138,33 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A command that fails for good is rejected, so RabbitMQ dead-letters it instead of dropping it.
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
+CELERY_TASK_DEFAULT_QUEUE = "order"
+CELERY_TASK_ROUTES = {"cart.*": {"queue": "cart"}, "order.*": {"queue": "order"}}
+CELERY_BEAT_SCHEDULE = {
+    "checkout-saga-sweep": {
+        "task": "order.saga_sweep",
+        "schedule": env.float("SAGA_SWEEP_SECONDS", default=15.0),
+    },
+}
+
+# Checkout saga: when a saga counts as stuck, when it gives up, how hard each step retries.
+SAGA_STUCK_SECONDS = env.int("SAGA_STUCK_SECONDS", default=30)
+SAGA_TIMEOUT_SECONDS = env.int("SAGA_TIMEOUT_SECONDS", default=900)
+SAGA_STEP_MAX_ATTEMPTS = env.int("SAGA_STEP_MAX_ATTEMPTS", default=8)
+SAGA_RETRY_BACKOFF_MAX = env.float("SAGA_RETRY_BACKOFF_MAX", default=30.0)
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_local")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_local")
+# Payments: the SDK retries network errors, 409s and 5xx this many times (backoff 0.5 s
+# doubling, capped at 5 s) before a charge reports PaymentUnavailable; each try waits at most
+# STRIPE_TIMEOUT seconds. The local Stripe-compatible server (`python -m stripe_local`) listens
+# on STRIPE_LOCAL_PORT under `make run`.
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=10.0)
+STRIPE_LOCAL_PORT = env.int("STRIPE_LOCAL_PORT", default=12111)
 
 # Events and analytics: the outbox relays publish to one topic per service, named
 # `<KAFKA_TOPIC_PREFIX><service>`; the analytics consumer reads them in its own group.
@@ -195,4 +218,32 @@ GRPC_TARGETS = {
 SERVICE_TOKEN = env.str("SERVICE_TOKEN", default="insecure-development-service-token")
 GRPC_DEADLINE_SECONDS = env.float("GRPC_DEADLINE_SECONDS", default=3.0)
 GRPC_RETRY_ATTEMPTS = env.int("GRPC_RETRY_ATTEMPTS", default=4)
-GRPC_RETRY_BACKOFF_SECONDS = env.float("GRPC_RETRY_BACKOFF_SECONDS", default=0.05)
+GRPC_RETRY_BACKOFF_SECONDS = env.float("GRPC_RETRY_BACKOFF_SECONDS", default=0.1)
+
+
+def sibling_database(url: str, alias: str) -> str:
+    """The URL of a database next to `url`'s, named after it: where an extracted service's
+    data lives when no URL of its own is given (`ecommerce` -> `ecommerce_cart`)."""
+    base, _, rest = url.rpartition("/")
+    name, sep, query = rest.partition("?")
+    return f"{base}/{name}_{alias}{sep}{query}"
+
+
+def process_databases(databases: dict, phase, serves: tuple[str, ...]) -> dict:
+    """Database per service: the connections this process may have, and no others.
+
+    A service process (`serve <app>`) keeps only its own database; the edge's `default` becomes
+    Django's dummy backend, which refuses every query. The edge keeps `default` and the apps
+    still in the monolith: an extracted app's alias is gone, so a query to it fails.
+    """
+    if serves:
+        kept = {alias: config for alias, config in databases.items() if alias in serves}
+        return {"default": {}, **kept}
+    return {alias: config for alias, config in databases.items() if not phase.is_remote(alias)}
+
+
+# A call that waits on a payment provider gets the provider's whole retry budget on top.
+GRPC_PROVIDER_DEADLINE_SECONDS = env.float(
+    "GRPC_PROVIDER_DEADLINE_SECONDS",
+    default=(STRIPE_MAX_NETWORK_RETRIES + 1) * STRIPE_TIMEOUT + 5,
+)

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from ecommerce import resolver
 from tests.factories import UserFactory
+from tests.fixtures.stripe import local_stripe, stripe_server  # noqa: F401  (for every suite)
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from apps.cart.models import Cart, CartItem, CartReservation
+from apps.cart.models import Cart, CartItem, CartReservation, OutboxEvent
 from ecommerce import resolver
 from ecommerce.errors import (
     CartEmpty,
@@ -17,9 +17,22 @@ from ecommerce.errors import (
     ProductNotFound,
     ProductUnavailable,
 )
+from ecommerce.outbox import emit
 from ecommerce.ports.cart import MAX_LINE_QUANTITY
 
 DB = "cart"
+
+
+def _emit_item(event_type: str, *, user_id: int, product_id: int, quantity: int, **extra) -> None:
+    """A line's change; keyed by user (one cart each), so a cart's events stay in order."""
+    emit(
+        OutboxEvent,
+        event_type,
+        aggregate_type="cart",
+        aggregate_id=user_id,
+        payload={"user_id": user_id, "product_id": product_id, "quantity": quantity, **extra},
+        using=DB,
+    )
 
 
 def _check_quantity(quantity: int) -> None:
@@ -87,6 +100,15 @@ def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> Cart:
         )
         cart.currency = product.currency
         cart.save(update_fields=["currency", "updated_at"])
+        _emit_item(
+            "cart.item_added",
+            user_id=user_id,
+            product_id=product_id,
+            quantity=quantity,
+            line_quantity=new_quantity,
+            unit_price=product.price,
+            currency=product.currency,
+        )
         return cart
 
 
@@ -103,6 +125,7 @@ def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
             raise CartItemNotFound(
                 f"Product {product_id} is not in the cart.", {"product_id": product_id}
             )
+        change = quantity - item.quantity
         if quantity > item.quantity:
             # Growing a line is adding to the cart: the same rules apply. Shrinking is always
             # allowed, even for a product no longer on sale.
@@ -117,17 +140,34 @@ def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
                 )
         item.quantity = quantity
         item.save(update_fields=["quantity"])
+        if change:
+            # A quantity set is an addition or a removal of units, told as one or the other.
+            _emit_item(
+                "cart.item_added" if change > 0 else "cart.item_removed",
+                user_id=user_id,
+                product_id=product_id,
+                quantity=abs(change),
+                line_quantity=quantity,
+            )
         return cart
 
 
 def cart_remove_item(*, user_id: int, product_id: int) -> Cart:
     with transaction.atomic(using=DB):
         cart = _locked_cart(user_id)
-        deleted, _ = cart.items.filter(product_id=product_id).delete()
-        if not deleted:
+        item = cart.items.filter(product_id=product_id).first()
+        if item is None:
             raise CartItemNotFound(
                 f"Product {product_id} is not in the cart.", {"product_id": product_id}
             )
+        item.delete()
+        _emit_item(
+            "cart.item_removed",
+            user_id=user_id,
+            product_id=product_id,
+            quantity=item.quantity,
+            line_quantity=0,
+        )
         return cart
 
 

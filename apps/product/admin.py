@@ -32,6 +32,10 @@ class ProductAdmin(admin.ModelAdmin):
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 
+    def save_model(self, request, obj, form, change):
+        # Through the service, so an edit here emits its events like any other.
+        services.product_save(product=obj)
+
     @admin.display(description="price", ordering="price")
     def price_display(self, product: Product) -> str:
         if product.price is None:

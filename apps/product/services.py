@@ -9,11 +9,42 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from apps.product import cache
-from apps.product.models import Category, Product, StockHold, StockHoldLine
+from apps.product.models import Category, OutboxEvent, Product, StockHold, StockHoldLine
 from ecommerce.errors import Conflict, InvalidRequest, NotFound, OutOfStock, ProductUnavailable
+from ecommerce.outbox import emit
 from ecommerce.ports.product import StockLine
 
 DB = "product"
+
+
+def _emit_product(event_type: str, product: Product) -> None:
+    emit(
+        OutboxEvent,
+        event_type,
+        aggregate_type="product",
+        aggregate_id=product.pk,
+        payload={
+            "product_id": product.pk,
+            "sku": product.sku,
+            "name": product.name,
+            "price": product.price,
+            "currency": product.currency,
+            "stock": product.stock,
+            "is_active": product.is_active,
+        },
+        using=DB,
+    )
+
+
+def _emit_stock_changed(*, product_id: int, delta: int, reason: str, hold_key: str = "") -> None:
+    emit(
+        OutboxEvent,
+        "product.stock_changed",
+        aggregate_type="product",
+        aggregate_id=product_id,
+        payload={"product_id": product_id, "delta": delta, "reason": reason, "hold_key": hold_key},
+        using=DB,
+    )
 
 
 @transaction.atomic(using=DB)
@@ -30,7 +61,7 @@ def product_create(
 ) -> Product:
     if price < 0 or stock < 0:
         raise InvalidRequest("Price and stock cannot be negative.")
-    return Product.objects.create(
+    product = Product.objects.create(
         sku=sku,
         name=name,
         price=price,
@@ -40,6 +71,8 @@ def product_create(
         category=category,
         is_active=is_active,
     )
+    _emit_product("product.created", product)
+    return product
 
 
 @transaction.atomic(using=DB)
@@ -51,7 +84,23 @@ def product_update(*, product: Product, **fields) -> Product:
     for name, value in fields.items():
         setattr(product, name, value)
     product.full_clean()
+    return product_save(product=product)
+
+
+@transaction.atomic(using=DB)
+def product_save(*, product: Product) -> Product:
+    """Save a product built or edited elsewhere (the admin's forms), with its events."""
+    before = (
+        Product.objects.select_for_update().filter(pk=product.pk).values("stock").first()
+        if product.pk
+        else None
+    )
     product.save()
+    _emit_product("product.created" if before is None else "product.updated", product)
+    if before is not None and product.stock != before["stock"]:
+        _emit_stock_changed(
+            product_id=product.pk, delta=product.stock - before["stock"], reason="adjusted"
+        )
     return product
 
 
@@ -59,7 +108,13 @@ def product_update(*, product: Product, **fields) -> Product:
 def products_set_active(*, product_ids: Iterable[int], is_active: bool) -> int:
     """Bulk activate or deactivate (the admin's actions)."""
     ids = list(product_ids)
+    changing = list(
+        Product.objects.select_for_update().filter(pk__in=ids).exclude(is_active=is_active)
+    )
     changed = Product.objects.filter(pk__in=ids).update(is_active=is_active)
+    for product in changing:
+        product.is_active = is_active
+        _emit_product("product.updated", product)
     cache.invalidate_products(*ids)
     return changed
 
@@ -108,6 +163,9 @@ def stock_hold(*, hold_key: str, lines: Sequence[StockLine]) -> StockHold:
                 ).update(stock=F("stock") - quantity)
                 if not taken:
                     raise _why_not(product_id, quantity)
+                _emit_stock_changed(
+                    product_id=product_id, delta=-quantity, reason="held", hold_key=hold_key
+                )
             StockHoldLine.objects.bulk_create(
                 StockHoldLine(hold=hold, product_id=pid, quantity=q) for pid, q in wanted.items()
             )
@@ -130,6 +188,9 @@ def stock_release(*, hold_key: str) -> StockHold:
         lines = list(hold.lines.order_by("product_id").values_list("product_id", "quantity"))
         for product_id, quantity in lines:
             Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
+            _emit_stock_changed(
+                product_id=product_id, delta=quantity, reason="released", hold_key=hold_key
+            )
         hold.status = StockHold.Status.RELEASED
         hold.save(update_fields=["status", "updated_at"])
         cache.invalidate_products(*(pid for pid, _ in lines))

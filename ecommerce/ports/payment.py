@@ -13,11 +13,14 @@ class PaymentData:
     order_id: int
     amount: int
     currency: str
-    status: str  # PENDING, SUCCEEDED, DECLINED, FAILED, REFUNDED, PARTIALLY_REFUNDED
+    # PENDING, UNAVAILABLE (Stripe unreachable: charge again with the same key), SUCCEEDED,
+    # DECLINED, FAILED, PARTIALLY_REFUNDED, REFUNDED
+    status: str
     provider_id: str
     decline_code: str
     refunded_amount: int
     created_at: datetime
+    failure_message: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +29,18 @@ class RefundData:
     payment_id: int
     amount: int
     currency: str
-    status: str  # PENDING, SUCCEEDED, FAILED
+    status: str  # PENDING, UNAVAILABLE (repeat with the same key), SUCCEEDED, FAILED
     provider_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookReceipt:
+    """What became of one Stripe webhook event."""
+
+    event_id: str
+    event_type: str
+    outcome: str  # APPLIED, STALE, UNKNOWN_PAYMENT, IGNORED
+    duplicate: bool
 
 
 @runtime_checkable
@@ -42,7 +55,11 @@ class PaymentPort(Protocol):
         idempotency_key: str,
     ) -> PaymentData:
         """Charge once per key. Raises PaymentDeclined, PaymentUnavailable, PaymentError,
-        IdempotencyConflict (same key, other parameters)."""
+        IdempotencyConflict (same key, other parameters).
+
+        After PaymentUnavailable the payment is UNAVAILABLE: call charge() again later with the
+        same key and parameters; it resumes the same Stripe PaymentIntent and never charges
+        twice. A repeat after an outcome returns (or raises) that outcome again."""
 
     def refund(
         self, *, payment_id: int, idempotency_key: str, amount: int | None = None
@@ -55,3 +72,8 @@ class PaymentPort(Protocol):
 
     def find_by_idempotency_key(self, *, idempotency_key: str) -> PaymentData | None:
         """The payment a charge with this key produced, if any."""
+
+    def webhook_apply(self, *, payload: bytes, signature: str) -> WebhookReceipt:
+        """Verify a Stripe webhook (raw body, Stripe-Signature header) and reconcile the
+        payment; a redelivered event changes nothing. Raises WebhookSignatureInvalid and
+        InvalidRequest."""

@@ -1,0 +1,36 @@
+"""Failpoints: named places where a test can make a process crash or a step fail on purpose.
+
+`ECOMMERCE_FAILPOINTS="saga.recorded.charge_payment=kill,saga.commit=error"` arms them. Unset in
+every real deployment, where each check is one environment lookup.
+
+Actions: `kill` (this process), `killgroup` (its whole process group: a worker and its pool
+children at once), `error` (raise InjectedFailure).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+
+class InjectedFailure(RuntimeError):
+    """Raised by a failpoint armed with `error`."""
+
+
+def _armed() -> dict[str, str]:
+    spec = os.environ.get("ECOMMERCE_FAILPOINTS", "")
+    pairs = (item.split("=", 1) for item in spec.split(",") if "=" in item)
+    return {name.strip(): action.strip() for name, action in pairs}
+
+
+def failpoint(name: str) -> None:
+    action = _armed().get(name)
+    if action is None:
+        return
+    if action == "kill":
+        # At once, with no cleanup, as the OOM killer would.
+        os.kill(os.getpid(), signal.SIGKILL)
+    if action == "killgroup":
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+    if action == "error":
+        raise InjectedFailure(f"failpoint {name}")
