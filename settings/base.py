@@ -233,6 +233,18 @@ def sibling_database(url: str, alias: str) -> str:
     return f"{base}/{name}_{alias}{sep}{query}"
 
 
+def database_place(config: dict) -> str:
+    """Where an alias's data lives, for people: engine, host, database and schema; no secrets."""
+    engine = config.get("ENGINE", "")
+    if not engine or engine.endswith("dummy"):
+        return "none"
+    if engine.endswith("sqlite3"):
+        return f"sqlite:{config['NAME']}"
+    place = f"postgres://{config.get('HOST') or 'localhost'}:{config.get('PORT') or 5432}"
+    place += f"/{config['NAME']}"
+    return place + (f" (schema {config['SCHEMA']})" if config.get("SCHEMA") else "")
+
+
 def process_databases(databases: dict, phase, serves: tuple[str, ...]) -> dict:
     """Database per service: the connections this process may have, and no others.
 
