@@ -77,3 +77,8 @@ test-phase3: install
 test-parity: install
 	PHASE=0 $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-phase3
+
+# Checkout saga: latency and throughput at 1, 16 and 64 sagas in flight (RabbitMQ, PostgreSQL).
+.PHONY: bench-saga
+bench-saga: install
+	$(PY) -m benchmarks.saga
