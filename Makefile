@@ -64,3 +64,8 @@ proto-lint: install $(BUF)
 		echo "buf breaking: $(BREAKING_AGAINST) has no contracts yet, nothing to compare"; \
 	fi
 	$(PY) -m ecommerce.proto.generate --check
+
+# Checkout saga: latency and throughput at 1, 16 and 64 sagas in flight (RabbitMQ, PostgreSQL).
+.PHONY: bench-saga
+bench-saga: install
+	$(PY) -m benchmarks.saga
