@@ -72,6 +72,8 @@ def consumer_config(group_id: str, **overrides: Any) -> dict[str, Any]:
             # (about 23 s); these bring it to about 3 s.
             "max.poll.interval.ms": 7000,
             "session.timeout.ms": 6000,
+            # A fetch may wait this long for data; it bounds the lag the broker adds.
+            "fetch.wait.max.ms": 100,
         }
         | overrides
     )
