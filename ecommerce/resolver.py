@@ -55,7 +55,10 @@ def _load(path: str) -> type:
 def port(app: str, *, remote: bool | None = None) -> Any:
     """The adapter for `app`; `remote` forces one side (the contract tests use both)."""
     if remote is None:
-        remote = current_phase().is_remote(app) and app not in serving_locally()
+        served = serving_locally()
+        # A service process owns only what it serves: every other app is across the wire,
+        # the monolith's included, since it holds no connection to their databases.
+        remote = app not in served if served else current_phase().is_remote(app)
     key = (app, remote)
     adapter = _instances.get(key)
     if adapter is None:

@@ -202,4 +202,32 @@ GRPC_TARGETS = {
 SERVICE_TOKEN = env.str("SERVICE_TOKEN", default="insecure-development-service-token")
 GRPC_DEADLINE_SECONDS = env.float("GRPC_DEADLINE_SECONDS", default=3.0)
 GRPC_RETRY_ATTEMPTS = env.int("GRPC_RETRY_ATTEMPTS", default=4)
-GRPC_RETRY_BACKOFF_SECONDS = env.float("GRPC_RETRY_BACKOFF_SECONDS", default=0.05)
+GRPC_RETRY_BACKOFF_SECONDS = env.float("GRPC_RETRY_BACKOFF_SECONDS", default=0.1)
+
+
+def sibling_database(url: str, alias: str) -> str:
+    """The URL of a database next to `url`'s, named after it: where an extracted service's
+    data lives when no URL of its own is given (`ecommerce` -> `ecommerce_cart`)."""
+    base, _, rest = url.rpartition("/")
+    name, sep, query = rest.partition("?")
+    return f"{base}/{name}_{alias}{sep}{query}"
+
+
+def process_databases(databases: dict, phase, serves: tuple[str, ...]) -> dict:
+    """Database per service: the connections this process may have, and no others.
+
+    A service process (`serve <app>`) keeps only its own database; the edge's `default` becomes
+    Django's dummy backend, which refuses every query. The edge keeps `default` and the apps
+    still in the monolith: an extracted app's alias is gone, so a query to it fails.
+    """
+    if serves:
+        kept = {alias: config for alias, config in databases.items() if alias in serves}
+        return {"default": {}, **kept}
+    return {alias: config for alias, config in databases.items() if not phase.is_remote(alias)}
+
+
+# A call that waits on a payment provider gets the provider's whole retry budget on top.
+GRPC_PROVIDER_DEADLINE_SECONDS = env.float(
+    "GRPC_PROVIDER_DEADLINE_SECONDS",
+    default=(STRIPE_MAX_NETWORK_RETRIES + 1) * STRIPE_TIMEOUT + 5,
+)

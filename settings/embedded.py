@@ -1,7 +1,16 @@
 """Embedded: no servers. A SQLite file per alias, a filesystem broker, a file cache."""
 
 from settings.base import *  # noqa: F403
-from settings.base import KAFKA_LOCAL_PORT, SERVICE_ALIASES, STRIPE_LOCAL_PORT, VAR_DIR, env
+from settings.base import (
+    ECOMMERCE_PHASE,
+    ECOMMERCE_SERVES,
+    KAFKA_LOCAL_PORT,
+    SERVICE_ALIASES,
+    STRIPE_LOCAL_PORT,
+    VAR_DIR,
+    env,
+    process_databases,
+)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
@@ -15,6 +24,8 @@ DATABASES = {
     }
     for alias in ("default", *SERVICE_ALIASES)
 }
+# A file per alias is already a database per service; a process opens only the ones it owns.
+DATABASES = process_databases(DATABASES, ECOMMERCE_PHASE, ECOMMERCE_SERVES)
 
 CACHES = {
     "default": {

@@ -22,7 +22,7 @@ CHANNEL_OPTIONS = (
     # Reconnect quickly once a service is back, instead of grpc's default of up to two minutes.
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
-    ("grpc.max_reconnect_backoff_ms", 1000),
+    ("grpc.max_reconnect_backoff_ms", 500),
     ("grpc.keepalive_time_ms", 30_000),
     # Our own retry policy is the only one, so an attempt count means what it says.
     ("grpc.enable_retries", 0),

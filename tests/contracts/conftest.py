@@ -6,39 +6,17 @@ interceptor, health and reflection, reached through the real channel and client 
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
 from ecommerce import resolver
 from ecommerce.grpc.channels import GrpcClient
-from ecommerce.grpc.server import build_server
-
-SERVED = ("product", "cart")
-
-
-@pytest.fixture(scope="session")
-def grpc_address():
-    modules = [importlib.import_module(f"apps.{app}.grpc") for app in SERVED]
-
-    def register(server):
-        for module in modules:
-            module.register(server)
-
-    server, port, health = build_server(
-        register=register,
-        service_names=tuple(m.SERVICE_NAME for m in modules),
-        address="127.0.0.1:0",
-    )
-    server.start()
-    yield f"127.0.0.1:{port}"
-    server.stop(grace=None)
+from tests.fixtures.grpc_server import monolith_grpc  # noqa: F401
 
 
 @pytest.fixture
-def remote_targets(settings, grpc_address):
-    settings.GRPC_TARGETS = {app: grpc_address for app in settings.GRPC_TARGETS}
-    return grpc_address
+def remote_targets(settings, monolith_grpc):  # noqa: F811
+    settings.GRPC_TARGETS = {app: monolith_grpc for app in settings.GRPC_TARGETS}
+    return monolith_grpc
 
 
 @pytest.fixture(params=["local", "grpc"])

@@ -15,7 +15,7 @@ from ecommerce.errors import (
 from ecommerce.ports.cart import CartData, CartLine
 from tests.factories import ProductFactory
 
-pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+pytestmark = pytest.mark.django_db(databases=["default", "product", "cart"], transaction=True)
 
 
 def test_an_unknown_user_has_an_empty_cart(port_for):

@@ -13,7 +13,7 @@ from ecommerce.errors import (
 from ecommerce.ports.product import ProductData, ProductQuery, StockHold, StockLine
 from tests.factories import CategoryFactory, ProductFactory
 
-pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+pytestmark = pytest.mark.django_db(databases=["default", "product"], transaction=True)
 
 
 def test_get_returns_every_field_and_unknown_ids_raise(port_for):

@@ -22,7 +22,7 @@ from ecommerce.grpc.interceptors import ClientInterceptor
 from ecommerce.grpc.server import build_server
 from ecommerce.proto.gen.product.v1 import product_pb2, product_pb2_grpc
 
-pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+pytestmark = pytest.mark.django_db(databases=["default", "product", "cart"], transaction=True)
 
 
 def _free_port() -> int:

@@ -13,7 +13,12 @@ class Command(BaseCommand):
         parser.add_argument("--alias", action="append", help="Only these aliases (repeatable).")
 
     def handle(self, *args, **options):
-        aliases = options["alias"] or list(settings.DATABASES)
+        # A process has only the databases it owns; the others are Django's refusing dummy.
+        aliases = options["alias"] or [
+            alias
+            for alias, config in settings.DATABASES.items()
+            if not config.get("ENGINE", "").endswith("dummy")
+        ]
         for alias in aliases:
             schema = settings.DATABASES[alias].get("SCHEMA")
             if schema:

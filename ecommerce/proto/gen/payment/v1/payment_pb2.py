@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18payment/v1/payment.proto\x12\npayment.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x01\n\x07Payment\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08order_id\x18\x02 \x01(\x03\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x13\n\x0bprovider_id\x18\x06 \x01(\t\x12\x14\n\x0c\x64\x65\x63line_code\x18\x07 \x01(\t\x12\x17\n\x0frefunded_amount\x18\x08 \x01(\x03\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"o\n\x06Refund\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x12\n\npayment_id\x18\x02 \x01(\x03\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x13\n\x0bprovider_id\x18\x06 \x01(\t\"t\n\rChargeRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x03\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x16\n\x0epayment_method\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"6\n\x0e\x43hargeResponse\x12$\n\x07payment\x18\x01 \x01(\x0b\x32\x13.payment.v1.Payment\"\\\n\rRefundRequest\x12\x12\n\npayment_id\x18\x01 \x01(\x03\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x13\n\x06\x61mount\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\t\n\x07_amount\"4\n\x0eRefundResponse\x12\"\n\x06refund\x18\x01 \x01(\x0b\x32\x12.payment.v1.Refund\"\'\n\x11GetPaymentRequest\x12\x12\n\npayment_id\x18\x01 \x01(\x03\":\n\x12GetPaymentResponse\x12$\n\x07payment\x18\x01 \x01(\x0b\x32\x13.payment.v1.Payment\"=\n\"FindPaymentByIdempotencyKeyRequest\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\"K\n#FindPaymentByIdempotencyKeyResponse\x12$\n\x07payment\x18\x01 \x01(\x0b\x32\x13.payment.v1.Payment2\xdf\x02\n\x0ePaymentService\x12?\n\x06\x43harge\x12\x19.payment.v1.ChargeRequest\x1a\x1a.payment.v1.ChargeResponse\x12?\n\x06Refund\x12\x19.payment.v1.RefundRequest\x1a\x1a.payment.v1.RefundResponse\x12K\n\nGetPayment\x12\x1d.payment.v1.GetPaymentRequest\x1a\x1e.payment.v1.GetPaymentResponse\x12~\n\x1b\x46indPaymentByIdempotencyKey\x12..payment.v1.FindPaymentByIdempotencyKeyRequest\x1a/.payment.v1.FindPaymentByIdempotencyKeyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18payment/v1/payment.proto\x12\npayment.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x01\n\x07Payment\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08order_id\x18\x02 \x01(\x03\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x13\n\x0bprovider_id\x18\x06 \x01(\t\x12\x14\n\x0c\x64\x65\x63line_code\x18\x07 \x01(\t\x12\x17\n\x0frefunded_amount\x18\x08 \x01(\x03\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x66\x61ilure_message\x18\n \x01(\t\"o\n\x06Refund\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x12\n\npayment_id\x18\x02 \x01(\x03\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x13\n\x0bprovider_id\x18\x06 \x01(\t\"t\n\rChargeRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x03\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x16\n\x0epayment_method\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"6\n\x0e\x43hargeResponse\x12$\n\x07payment\x18\x01 \x01(\x0b\x32\x13.payment.v1.Payment\"\\\n\rRefundRequest\x12\x12\n\npayment_id\x18\x01 \x01(\x03\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x13\n\x06\x61mount\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\t\n\x07_amount\"4\n\x0eRefundResponse\x12\"\n\x06refund\x18\x01 \x01(\x0b\x32\x12.payment.v1.Refund\"\'\n\x11GetPaymentRequest\x12\x12\n\npayment_id\x18\x01 \x01(\x03\":\n\x12GetPaymentResponse\x12$\n\x07payment\x18\x01 \x01(\x0b\x32\x13.payment.v1.Payment\"=\n\"FindPaymentByIdempotencyKeyRequest\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\"K\n#FindPaymentByIdempotencyKeyResponse\x12$\n\x07payment\x18\x01 \x01(\x0b\x32\x13.payment.v1.Payment\"Z\n\x0eWebhookReceipt\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\nevent_type\x18\x02 \x01(\t\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x11\n\tduplicate\x18\x04 \x01(\x08\"9\n\x13\x41pplyWebhookRequest\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\t\"C\n\x14\x41pplyWebhookResponse\x12+\n\x07receipt\x18\x01 \x01(\x0b\x32\x1a.payment.v1.WebhookReceipt2\xb2\x03\n\x0ePaymentService\x12?\n\x06\x43harge\x12\x19.payment.v1.ChargeRequest\x1a\x1a.payment.v1.ChargeResponse\x12?\n\x06Refund\x12\x19.payment.v1.RefundRequest\x1a\x1a.payment.v1.RefundResponse\x12K\n\nGetPayment\x12\x1d.payment.v1.GetPaymentRequest\x1a\x1e.payment.v1.GetPaymentResponse\x12~\n\x1b\x46indPaymentByIdempotencyKey\x12..payment.v1.FindPaymentByIdempotencyKeyRequest\x1a/.payment.v1.FindPaymentByIdempotencyKeyResponse\x12Q\n\x0c\x41pplyWebhook\x12\x1f.payment.v1.ApplyWebhookRequest\x1a .payment.v1.ApplyWebhookResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,25 +33,31 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'payment.v1.payment_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PAYMENT']._serialized_start=74
-  _globals['_PAYMENT']._serialized_end=279
-  _globals['_REFUND']._serialized_start=281
-  _globals['_REFUND']._serialized_end=392
-  _globals['_CHARGEREQUEST']._serialized_start=394
-  _globals['_CHARGEREQUEST']._serialized_end=510
-  _globals['_CHARGERESPONSE']._serialized_start=512
-  _globals['_CHARGERESPONSE']._serialized_end=566
-  _globals['_REFUNDREQUEST']._serialized_start=568
-  _globals['_REFUNDREQUEST']._serialized_end=660
-  _globals['_REFUNDRESPONSE']._serialized_start=662
-  _globals['_REFUNDRESPONSE']._serialized_end=714
-  _globals['_GETPAYMENTREQUEST']._serialized_start=716
-  _globals['_GETPAYMENTREQUEST']._serialized_end=755
-  _globals['_GETPAYMENTRESPONSE']._serialized_start=757
-  _globals['_GETPAYMENTRESPONSE']._serialized_end=815
-  _globals['_FINDPAYMENTBYIDEMPOTENCYKEYREQUEST']._serialized_start=817
-  _globals['_FINDPAYMENTBYIDEMPOTENCYKEYREQUEST']._serialized_end=878
-  _globals['_FINDPAYMENTBYIDEMPOTENCYKEYRESPONSE']._serialized_start=880
-  _globals['_FINDPAYMENTBYIDEMPOTENCYKEYRESPONSE']._serialized_end=955
-  _globals['_PAYMENTSERVICE']._serialized_start=958
-  _globals['_PAYMENTSERVICE']._serialized_end=1309
+  _globals['_PAYMENT']._serialized_end=304
+  _globals['_REFUND']._serialized_start=306
+  _globals['_REFUND']._serialized_end=417
+  _globals['_CHARGEREQUEST']._serialized_start=419
+  _globals['_CHARGEREQUEST']._serialized_end=535
+  _globals['_CHARGERESPONSE']._serialized_start=537
+  _globals['_CHARGERESPONSE']._serialized_end=591
+  _globals['_REFUNDREQUEST']._serialized_start=593
+  _globals['_REFUNDREQUEST']._serialized_end=685
+  _globals['_REFUNDRESPONSE']._serialized_start=687
+  _globals['_REFUNDRESPONSE']._serialized_end=739
+  _globals['_GETPAYMENTREQUEST']._serialized_start=741
+  _globals['_GETPAYMENTREQUEST']._serialized_end=780
+  _globals['_GETPAYMENTRESPONSE']._serialized_start=782
+  _globals['_GETPAYMENTRESPONSE']._serialized_end=840
+  _globals['_FINDPAYMENTBYIDEMPOTENCYKEYREQUEST']._serialized_start=842
+  _globals['_FINDPAYMENTBYIDEMPOTENCYKEYREQUEST']._serialized_end=903
+  _globals['_FINDPAYMENTBYIDEMPOTENCYKEYRESPONSE']._serialized_start=905
+  _globals['_FINDPAYMENTBYIDEMPOTENCYKEYRESPONSE']._serialized_end=980
+  _globals['_WEBHOOKRECEIPT']._serialized_start=982
+  _globals['_WEBHOOKRECEIPT']._serialized_end=1072
+  _globals['_APPLYWEBHOOKREQUEST']._serialized_start=1074
+  _globals['_APPLYWEBHOOKREQUEST']._serialized_end=1131
+  _globals['_APPLYWEBHOOKRESPONSE']._serialized_start=1133
+  _globals['_APPLYWEBHOOKRESPONSE']._serialized_end=1200
+  _globals['_PAYMENTSERVICE']._serialized_start=1203
+  _globals['_PAYMENTSERVICE']._serialized_end=1637
 # @@protoc_insertion_point(module_scope)

@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Payment(_message.Message):
-    __slots__ = ("id", "order_id", "amount", "currency", "status", "provider_id", "decline_code", "refunded_amount", "created_at")
+    __slots__ = ("id", "order_id", "amount", "currency", "status", "provider_id", "decline_code", "refunded_amount", "created_at", "failure_message")
     ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,7 @@ class Payment(_message.Message):
     DECLINE_CODE_FIELD_NUMBER: _ClassVar[int]
     REFUNDED_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     id: int
     order_id: int
     amount: int
@@ -28,7 +29,8 @@ class Payment(_message.Message):
     decline_code: str
     refunded_amount: int
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., order_id: _Optional[int] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., status: _Optional[str] = ..., provider_id: _Optional[str] = ..., decline_code: _Optional[str] = ..., refunded_amount: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    failure_message: str
+    def __init__(self, id: _Optional[int] = ..., order_id: _Optional[int] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., status: _Optional[str] = ..., provider_id: _Optional[str] = ..., decline_code: _Optional[str] = ..., refunded_amount: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failure_message: _Optional[str] = ...) -> None: ...
 
 class Refund(_message.Message):
     __slots__ = ("id", "payment_id", "amount", "currency", "status", "provider_id")
@@ -105,3 +107,29 @@ class FindPaymentByIdempotencyKeyResponse(_message.Message):
     PAYMENT_FIELD_NUMBER: _ClassVar[int]
     payment: Payment
     def __init__(self, payment: _Optional[_Union[Payment, _Mapping]] = ...) -> None: ...
+
+class WebhookReceipt(_message.Message):
+    __slots__ = ("event_id", "event_type", "outcome", "duplicate")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    event_type: str
+    outcome: str
+    duplicate: bool
+    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., outcome: _Optional[str] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+
+class ApplyWebhookRequest(_message.Message):
+    __slots__ = ("payload", "signature")
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    payload: bytes
+    signature: str
+    def __init__(self, payload: _Optional[bytes] = ..., signature: _Optional[str] = ...) -> None: ...
+
+class ApplyWebhookResponse(_message.Message):
+    __slots__ = ("receipt",)
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    receipt: WebhookReceipt
+    def __init__(self, receipt: _Optional[_Union[WebhookReceipt, _Mapping]] = ...) -> None: ...

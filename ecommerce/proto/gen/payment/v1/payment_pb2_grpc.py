@@ -55,6 +55,11 @@ class PaymentServiceStub:
                 request_serializer=payment_dot_v1_dot_payment__pb2.FindPaymentByIdempotencyKeyRequest.SerializeToString,
                 response_deserializer=payment_dot_v1_dot_payment__pb2.FindPaymentByIdempotencyKeyResponse.FromString,
                 _registered_method=True)
+        self.ApplyWebhook = channel.unary_unary(
+                '/payment.v1.PaymentService/ApplyWebhook',
+                request_serializer=payment_dot_v1_dot_payment__pb2.ApplyWebhookRequest.SerializeToString,
+                response_deserializer=payment_dot_v1_dot_payment__pb2.ApplyWebhookResponse.FromString,
+                _registered_method=True)
 
 
 class PaymentServiceServicer:
@@ -89,6 +94,14 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplyWebhook(self, request, context):
+        """Verify a Stripe webhook and reconcile the payment; a redelivered event changes nothing.
+        INVALID_ARGUMENT (invalid_signature, invalid_request).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +124,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.FindPaymentByIdempotencyKey,
                     request_deserializer=payment_dot_v1_dot_payment__pb2.FindPaymentByIdempotencyKeyRequest.FromString,
                     response_serializer=payment_dot_v1_dot_payment__pb2.FindPaymentByIdempotencyKeyResponse.SerializeToString,
+            ),
+            'ApplyWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyWebhook,
+                    request_deserializer=payment_dot_v1_dot_payment__pb2.ApplyWebhookRequest.FromString,
+                    response_serializer=payment_dot_v1_dot_payment__pb2.ApplyWebhookResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +240,33 @@ class PaymentService:
             '/payment.v1.PaymentService/FindPaymentByIdempotencyKey',
             payment_dot_v1_dot_payment__pb2.FindPaymentByIdempotencyKeyRequest.SerializeToString,
             payment_dot_v1_dot_payment__pb2.FindPaymentByIdempotencyKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payment.v1.PaymentService/ApplyWebhook',
+            payment_dot_v1_dot_payment__pb2.ApplyWebhookRequest.SerializeToString,
+            payment_dot_v1_dot_payment__pb2.ApplyWebhookResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,130 @@
+"""`manage.py serve <app>`: a real service process, its probes, and a shutdown that drains."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+from django.db import transaction
+
+from apps.cart.adapters import GrpcCartAdapter
+from apps.cart.models import Cart, CartItem
+from ecommerce.errors import ServiceUnavailable
+from tests.factories import ProductFactory
+from tests.fixtures.services import ROOT, service_env
+
+pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+
+
+def _get(port: int, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_a_service_answers_probes_and_finishes_calls_in_flight_when_stopped(
+    start_service, monolith_grpc, settings
+):
+    # given: a cart with a line, served by its own process
+    product = ProductFactory(stock=10)
+    cart = Cart.objects.create(user_id=41, currency="USD")
+    CartItem.objects.create(
+        cart=cart,
+        product_id=product.pk,
+        sku=product.sku,
+        name=product.name,
+        quantity=1,
+        unit_price=product.price,
+        currency="USD",
+    )
+    service = start_service("cart", phase="1", targets={"product": monolith_grpc})
+    settings.GRPC_RETRY_ATTEMPTS = 1
+    adapter = GrpcCartAdapter()
+    assert adapter.get(user_id=41).items[0].quantity == 1
+    status, body = _get(service.http_port, "/readyz")
+    assert (status, json.loads(body)["checks"]["database:cart"]["ok"]) == (200, True)
+    assert _get(service.http_port, "/healthz")[0] == 200
+    metrics = _get(service.http_port, "/metrics")[1].decode()
+    assert 'grpc_server_handling_seconds_count{grpc_code="OK",grpc_method="GetCart"' in metrics
+    # given: a call that waits on the cart's row lock, held here
+    outcome: dict = {}
+    with transaction.atomic(using="cart"):
+        Cart.objects.select_for_update().get(user_id=41)
+
+        def set_quantity():
+            try:
+                outcome["cart"] = adapter.set_quantity(
+                    user_id=41, product_id=product.pk, quantity=5
+                )
+            except Exception as exc:  # the assertion below says which
+                outcome["error"] = exc
+
+        caller = threading.Thread(target=set_quantity)
+        caller.start()
+        time.sleep(0.5)
+        # when: the service is told to stop while that call is in flight
+        service.terminate()
+        time.sleep(0.5)
+        # then: it takes no new call, but has not dropped the one in flight
+        with pytest.raises(ServiceUnavailable):
+            adapter.get(user_id=41)
+        assert caller.is_alive(), outcome
+    caller.join(10)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["cart"].items[0].quantity == 5
+    assert service.process.wait(10) == 0
+
+
+_PROBE = """
+import json
+from django.db import connections
+from django.db.utils import ConnectionDoesNotExist
+from django.core.exceptions import ImproperlyConfigured
+result = {}
+for alias in ("default", "product", "cart"):
+    try:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT 1")
+        result[alias] = "ok"
+    except (ConnectionDoesNotExist, ImproperlyConfigured) as exc:
+        result[alias] = type(exc).__name__
+print(json.dumps(result))
+"""
+
+
+@pytest.mark.parametrize(
+    ("serves", "expected"),
+    [
+        ("", {"default": "ok", "product": "ok", "cart": "ConnectionDoesNotExist"}),
+        (
+            "cart",
+            {"default": "ImproperlyConfigured", "product": "ConnectionDoesNotExist", "cart": "ok"},
+        ),
+    ],
+    ids=["edge", "cart-service"],
+)
+def test_from_phase_1_the_edge_and_the_cart_service_reach_only_their_own_databases(
+    serves, expected
+):
+    # given: the settings a phase-1 process builds (the edge, or the cart service)
+    env = service_env(app="cart", phase="1", targets={})
+    env["ECOMMERCE_SERVES"] = serves
+    # when
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "shell", "-c", _PROBE],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # then
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == expected
