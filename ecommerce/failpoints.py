@@ -1,7 +1,10 @@
 """Failpoints: named places where a test can make a process crash or a step fail on purpose.
 
 `ECOMMERCE_FAILPOINTS="saga.recorded.charge_payment=kill,saga.commit=error"` arms them. Unset in
-every real deployment, where each check is one dictionary lookup.
+every real deployment, where each check is one environment lookup.
+
+Actions: `kill` (this process), `killgroup` (its whole process group: a worker and its pool
+children at once), `error` (raise InjectedFailure).
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ def failpoint(name: str) -> None:
     if action is None:
         return
     if action == "kill":
-        # The whole process, at once, as a power cut or the OOM killer would.
+        # At once, with no cleanup, as the OOM killer would.
         os.kill(os.getpid(), signal.SIGKILL)
+    if action == "killgroup":
+        os.killpg(os.getpgid(0), signal.SIGKILL)
     if action == "error":
         raise InjectedFailure(f"failpoint {name}")

@@ -10,6 +10,7 @@ api = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.product.api.urls")),
     path("", include("apps.cart.api.urls")),
+    path("", include("apps.order.api.urls")),
     path("", include("apps.payment.api.urls")),
     path("", include("apps.analytics.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

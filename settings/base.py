@@ -138,6 +138,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A command that fails for good is rejected, so RabbitMQ dead-letters it instead of dropping it.
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
+CELERY_TASK_DEFAULT_QUEUE = "order"
+CELERY_TASK_ROUTES = {"cart.*": {"queue": "cart"}, "order.*": {"queue": "order"}}
+CELERY_BEAT_SCHEDULE = {
+    "checkout-saga-sweep": {
+        "task": "order.saga_sweep",
+        "schedule": env.float("SAGA_SWEEP_SECONDS", default=15.0),
+    },
+}
+
+# Checkout saga: when a saga counts as stuck, when it gives up, how hard each step retries.
+SAGA_STUCK_SECONDS = env.int("SAGA_STUCK_SECONDS", default=30)
+SAGA_TIMEOUT_SECONDS = env.int("SAGA_TIMEOUT_SECONDS", default=900)
+SAGA_STEP_MAX_ATTEMPTS = env.int("SAGA_STEP_MAX_ATTEMPTS", default=8)
+SAGA_RETRY_BACKOFF_MAX = env.float("SAGA_RETRY_BACKOFF_MAX", default=30.0)
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_local")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")

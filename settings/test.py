@@ -10,13 +10,16 @@ from settings.services import SERVICE_ALIASES, env, postgres  # noqa: E402
 _server = env.str("TEST_POSTGRES_URL", default="postgres://postgres@127.0.0.1:5432")
 # Lets several checkouts of the project run their suites side by side on one server.
 _suffix = env.str("TEST_DB_SUFFIX", default="")
+# A process a test starts (a worker, a service) opens the databases the test runner created.
+_prefix = "test_" if env.bool("ECOMMERCE_USE_TEST_DATABASES", default=False) else ""
 DATABASES = {
-    alias: postgres(f"{_server}/ecommerce_{alias}{_suffix}") | {"CONN_MAX_AGE": 0}
+    alias: postgres(f"{_server}/{_prefix}ecommerce_{alias}{_suffix}") | {"CONN_MAX_AGE": 0}
     for alias in ("default", *SERVICE_ALIASES)
 }
 
 CACHES["default"]["LOCATION"] = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/13")  # noqa: F405
-CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"  # noqa: F405
+# Processes a test starts (workers, services) pass theirs on so they share the test's cache keys.
+CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default=f"test{os.getpid()}")  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}

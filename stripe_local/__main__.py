@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         help="keep objects and idempotent results here, so a restart forgets nothing",
     )
     args = parser.parse_args(argv)
+    if args.state_file:
+        args.state_file.parent.mkdir(parents=True, exist_ok=True)
     server = StripeLocalServer(
         (args.host, args.port),
         webhook_url=args.webhook_url,

@@ -60,3 +60,73 @@ class OutboxEvent(OutboxEventBase):
                 condition=Q(published_at__isnull=True),
             )
         ]
+
+
+class CheckoutSaga(models.Model):
+    """The orchestrator's memory: where the checkout stands, written before each next command."""
+
+    class State(models.TextChoices):
+        RUNNING = "RUNNING"
+        COMPENSATING = "COMPENSATING"
+        COMPLETED = "COMPLETED"
+        FAILED = "FAILED"
+
+    TERMINAL = (State.COMPLETED, State.FAILED)
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="saga")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
+    step = models.CharField(max_length=32)
+    failure_reason = models.CharField(max_length=64, blank=True, default="")
+    payment_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "updated_at"], name="saga_state_updated_idx")]
+
+    def __str__(self) -> str:
+        return f"saga of order {self.order_id}: {self.state} at {self.step}"
+
+    @property
+    def reservation_key(self) -> str:
+        return f"order-{self.order_id}"
+
+    @property
+    def hold_key(self) -> str:
+        return f"order-{self.order_id}"
+
+    @property
+    def charge_key(self) -> str:
+        return f"order-{self.order_id}-charge"
+
+    @property
+    def refund_key(self) -> str:
+        return f"order-{self.order_id}-refund"
+
+
+class SagaStep(models.Model):
+    """One step's outcome. A step's row exists before its command leaves, so a crash is resumable."""
+
+    class Status(models.TextChoices):
+        STARTED = "STARTED"
+        SUCCEEDED = "SUCCEEDED"
+        FAILED = "FAILED"
+
+    saga = models.ForeignKey(CheckoutSaga, on_delete=models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=32)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.STARTED)
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True, default="")
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["saga", "name"], name="saga_step_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.status}]"

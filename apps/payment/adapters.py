@@ -20,7 +20,7 @@ def payment_data(payment: Payment) -> PaymentData:
         order_id=payment.order_id,
         amount=payment.amount,
         currency=payment.currency,
-        status=payment.status,
+        status=str(payment.status),
         provider_id=payment.provider_id,
         decline_code=payment.decline_code,
         refunded_amount=payment.refunded_amount,
@@ -35,7 +35,7 @@ def refund_data(refund: Refund) -> RefundData:
         payment_id=refund.payment_id,
         amount=refund.amount,
         currency=refund.payment.currency,
-        status=refund.status,
+        status=str(refund.status),
         provider_id=refund.provider_id,
     )
 

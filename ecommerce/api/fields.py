@@ -12,3 +12,14 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictRegexField(serializers.RegexField):
+    """A string that arrived as a JSON string: 7 and true are refused, not turned into "7"."""
+
+    default_error_messages = {"invalid": "A JSON string in the expected format is required."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -40,6 +40,7 @@ class Command(BaseCommand):
                     f"{os.environ.get('DEMO_ADMIN_PASSWORD', 'admin')})",
                     f"  metrics         {base}/metrics",
                     f"  health          {base}/healthz  {base}/readyz",
+                    f"  local Stripe    {settings.STRIPE_API_BASE}/_local/stats",
                     "",
                 ]
             )
@@ -50,6 +51,8 @@ class Command(BaseCommand):
         )
         if chosen.name == "custom":
             env["EXTRACTED"] = ",".join(sorted(chosen.extracted))
+        # honcho gives each process its own PORT; the edge's stays known as EDGE_PORT.
+        env["EDGE_PORT"] = str(port)
         venv_bin = str(Path(sys.executable).parent)
         env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
         os.execvpe(

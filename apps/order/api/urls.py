@@ -1,0 +1,9 @@
+from django.urls import path
+
+from apps.order.api import views
+
+urlpatterns = [
+    path("checkout", views.CheckoutApi.as_view(), name="checkout"),
+    path("orders", views.OrderListApi.as_view(), name="order-list"),
+    path("orders/<int:order_id>", views.OrderDetailApi.as_view(), name="order-detail"),
+]

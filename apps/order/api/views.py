@@ -1,0 +1,112 @@
+"""Checkout and orders: thin views over the order port."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.order.api.serializers import CheckoutInput, CheckoutOutput, OrderOutput
+from ecommerce import resolver
+from ecommerce.errors import InvalidRequest, OrderNotFound
+from ecommerce.ports.order import OrderData
+
+MAX_ID = 2**63 - 1
+
+
+def _iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def order_body(order: OrderData) -> dict:
+    return {
+        "id": order.id,
+        "status": order.status,
+        "failure_reason": order.failure_reason,
+        "lines": [
+            {
+                "product_id": line.product_id,
+                "sku": line.sku,
+                "name": line.name,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "line_total": line.line_total,
+            }
+            for line in order.lines
+        ],
+        "total": order.total,
+        "currency": order.currency,
+        "created_at": _iso(order.created_at),
+        "saga": {
+            "step": order.saga_step,
+            "history": [
+                {
+                    "step": step.step,
+                    "status": step.status,
+                    "attempts": step.attempts,
+                    "started_at": _iso(step.started_at),
+                    "finished_at": _iso(step.finished_at),
+                    "error": step.error,
+                }
+                for step in order.saga_history
+            ],
+        },
+    }
+
+
+class CheckoutApi(APIView):
+    @extend_schema(
+        request=CheckoutInput,
+        responses={201: CheckoutOutput},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="The same key from the same user returns the same order.",
+            )
+        ],
+        operation_id="checkout_create",
+    )
+    def post(self, request: Request) -> Response:
+        key = request.headers.get("Idempotency-Key", "")
+        if not key:
+            raise InvalidRequest(
+                "The Idempotency-Key header is required.",
+                {"Idempotency-Key": ["This header is required."]},
+            )
+        data = CheckoutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = resolver.order().checkout(
+            user_id=request.user.pk,
+            idempotency_key=key,
+            payment_method=data.validated_data["payment_method"],
+        )
+        response = Response(
+            {"order_id": result.order.id, "status": result.order.status},
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/api/orders/{result.order.id}"},
+        )
+        if not result.created:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class OrderListApi(APIView):
+    @extend_schema(responses=OrderOutput(many=True), operation_id="orders_list")
+    def get(self, request: Request) -> Response:
+        return Response([order_body(o) for o in resolver.order().list(user_id=request.user.pk)])
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(responses=OrderOutput, operation_id="orders_retrieve")
+    def get(self, request: Request, order_id: int) -> Response:
+        if order_id > MAX_ID:
+            raise OrderNotFound(f"Order {order_id} does not exist.")
+        return Response(
+            order_body(resolver.order().get(order_id=order_id, user_id=request.user.pk))
+        )

@@ -1,0 +1,421 @@
+"""The checkout saga's orchestrator: runs the steps in order and compensates in reverse.
+
+Forward:      reserve_cart -> hold_stock -> charge_payment -> commit
+Compensation: refund_payment -> release_stock -> release_cart -> (order FAILED)
+
+Every step's row is written, and committed, before its command leaves; its outcome is written
+before the next step starts. Every command carries an idempotency key derived from the order,
+so re-running a step after a crash or a redelivery never reserves, holds or charges twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.order import events
+from apps.order.models import CheckoutSaga, Order, OrderLine, SagaStep
+from apps.order.saga_lock import saga_lock
+from ecommerce import resolver
+from ecommerce.errors import (
+    Conflict,
+    IdempotencyConflict,
+    InvalidRequest,
+    NotFound,
+    OutOfStock,
+    PaymentDeclined,
+    PaymentError,
+    PaymentUnavailable,
+    ProductNotFound,
+    ProductUnavailable,
+    ServiceUnavailable,
+)
+from ecommerce.failpoints import InjectedFailure, failpoint
+from ecommerce.messaging import send_command
+from ecommerce.ports import messages
+from ecommerce.ports.product import StockLine
+
+logger = logging.getLogger(__name__)
+
+DB = "order"
+FORWARD = ("reserve_cart", "hold_stock", "charge_payment", "commit")
+COMPENSATION = ("refund_payment", "release_stock", "release_cart")
+ASYNC_STEPS = ("reserve_cart", "release_cart")  # answered by the cart service's reply
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Nothing more to do now: a reply or a retry will advance the saga."""
+
+    retry_in: float | None = None
+
+
+CONTINUE = None  # the step's outcome is recorded; run the saga's next step now
+
+
+# -- recording -------------------------------------------------------------------------------
+
+
+def _locked(saga_id: int) -> CheckoutSaga:
+    return CheckoutSaga.objects.select_for_update().select_related("order").get(pk=saga_id)
+
+
+def step_start(saga: CheckoutSaga, name: str) -> SagaStep:
+    """Record an attempt of `name` (committed before anything is sent)."""
+    with transaction.atomic(using=DB):
+        step, _ = SagaStep.objects.select_for_update().get_or_create(
+            saga=saga, name=name, defaults={"started_at": timezone.now()}
+        )
+        if step.status == SagaStep.Status.STARTED:
+            step.attempts += 1
+            step.save(update_fields=["attempts"])
+        # A saga that is being worked on is not stuck: the sweep leaves it alone.
+        CheckoutSaga.objects.filter(pk=saga.pk).update(updated_at=timezone.now())
+    failpoint(f"saga.started.{name}")
+    return step
+
+
+def _record(saga: CheckoutSaga, name: str, status: str, *, error: str = "", result=None) -> bool:
+    """Write a step's outcome once; False if it was already recorded (a duplicate reply)."""
+    updated = SagaStep.objects.filter(saga=saga, name=name, status=SagaStep.Status.STARTED).update(
+        status=status, finished_at=timezone.now(), error=error[:500], result=result or {}
+    )
+    return bool(updated)
+
+
+def step_succeeded(saga: CheckoutSaga, name: str, *, result=None, **changes) -> None:
+    with transaction.atomic(using=DB):
+        saga = _locked(saga.pk)
+        if not _record(saga, name, SagaStep.Status.SUCCEEDED, result=result):
+            return
+        if name == "reserve_cart":
+            _take_reservation(saga.order, result or {})
+        if name == "commit":
+            _complete(saga)
+        else:
+            sequence = FORWARD if name in FORWARD else COMPENSATION
+            position = sequence.index(name)
+            if position + 1 < len(sequence):
+                saga.step = sequence[position + 1]
+                for field, value in changes.items():
+                    setattr(saga, field, value)
+                saga.save()
+            else:
+                _fail_order(saga)
+    failpoint(f"saga.recorded.{name}")
+
+
+def step_failed(saga: CheckoutSaga, name: str, *, reason: str, error: str = "") -> None:
+    """A forward step failed for good: record it and turn the saga to compensation."""
+    with transaction.atomic(using=DB):
+        saga = _locked(saga.pk)
+        if not _record(saga, name, SagaStep.Status.FAILED, error=error or reason):
+            return
+        if saga.state == CheckoutSaga.State.RUNNING:
+            saga.state = CheckoutSaga.State.COMPENSATING
+            saga.failure_reason = reason
+            saga.step = COMPENSATION[0]
+            saga.save()
+            events.saga_step_failed(saga.order, step=name, reason=reason)
+    failpoint(f"saga.recorded.{name}")
+
+
+def _take_reservation(order: Order, reservation: dict) -> None:
+    """The reserved lines are what is sold: they replace the lines peeked at checkout."""
+    items = reservation.get("items") or []
+    order.lines.all().delete()
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            product_id=item["product_id"],
+            sku=item["sku"],
+            name=item["name"],
+            quantity=item["quantity"],
+            unit_price=item["unit_price"],
+        )
+        for item in items
+    )
+    order.total = sum(item["quantity"] * item["unit_price"] for item in items)
+    order.currency = reservation.get("currency") or order.currency
+    order.save(update_fields=["total", "currency", "updated_at"])
+
+
+def _complete(saga: CheckoutSaga) -> None:
+    saga.state = CheckoutSaga.State.COMPLETED
+    saga.step = "done"
+    saga.finished_at = timezone.now()
+    saga.save()
+    order = saga.order
+    order.status = Order.Status.COMPLETED
+    order.save(update_fields=["status", "updated_at"])
+    events.order_completed(order)
+
+
+def _fail_order(saga: CheckoutSaga) -> None:
+    saga.state = CheckoutSaga.State.FAILED
+    saga.step = "done"
+    saga.finished_at = timezone.now()
+    saga.save()
+    order = saga.order
+    order.status = Order.Status.FAILED
+    order.failure_reason = saga.failure_reason
+    order.save(update_fields=["status", "failure_reason", "updated_at"])
+    events.order_failed(order)
+
+
+def _backoff(step: SagaStep) -> float:
+    return min(settings.SAGA_RETRY_BACKOFF_MAX, 0.5 * 2 ** max(0, step.attempts - 1))
+
+
+def _expired(saga: CheckoutSaga) -> bool:
+    return timezone.now() - saga.created_at > timedelta(seconds=settings.SAGA_TIMEOUT_SECONDS)
+
+
+def _retry_or_fail(saga: CheckoutSaga, step: SagaStep, reason: str, error: str) -> Wait | None:
+    """A transient failure: try again later, or give up once attempts or time run out."""
+    if step.attempts >= settings.SAGA_STEP_MAX_ATTEMPTS or _expired(saga):
+        step_failed(saga, step.name, reason=reason, error=error)
+        return CONTINUE
+    logger.warning("saga %s: %s will retry: %s", saga.order_id, step.name, error)
+    return Wait(retry_in=_backoff(step))
+
+
+def _lines(order: Order) -> list[StockLine]:
+    return [
+        StockLine(product_id=line.product_id, quantity=line.quantity)
+        for line in order.lines.order_by("product_id")
+    ]
+
+
+# -- forward steps ---------------------------------------------------------------------------
+
+
+def reserve_cart(saga: CheckoutSaga) -> Wait | None:
+    step = step_start(saga, "reserve_cart")
+    if step.attempts > settings.SAGA_STEP_MAX_ATTEMPTS:
+        step_failed(saga, "reserve_cart", reason="cart_unavailable", error="no reply from the cart")
+        return CONTINUE
+    send_command(
+        messages.CART_RESERVE_ITEMS,
+        messages.CART_QUEUE,
+        order_id=saga.order_id,
+        user_id=saga.order.user_id,
+        reservation_key=saga.reservation_key,
+    )
+    return Wait()
+
+
+def hold_stock(saga: CheckoutSaga) -> Wait | None:
+    step = step_start(saga, "hold_stock")
+    try:
+        hold = resolver.product().stock_hold(hold_key=saga.hold_key, lines=_lines(saga.order))
+    except OutOfStock as exc:
+        step_failed(saga, "hold_stock", reason="out_of_stock", error=exc.message)
+    except (ProductUnavailable, ProductNotFound) as exc:
+        step_failed(saga, "hold_stock", reason="product_unavailable", error=exc.message)
+    except InvalidRequest as exc:
+        step_failed(saga, "hold_stock", reason="invalid_order", error=exc.message)
+    except ServiceUnavailable as exc:
+        return _retry_or_fail(saga, step, "product_service_unavailable", exc.message)
+    else:
+        if hold.status != "HELD" and hold.status != "CONFIRMED":
+            step_failed(saga, "hold_stock", reason="cancelled", error=f"hold is {hold.status}")
+        else:
+            step_succeeded(saga, "hold_stock", result={"hold_key": hold.hold_key})
+    return CONTINUE
+
+
+def charge_payment(saga: CheckoutSaga) -> Wait | None:
+    step = step_start(saga, "charge_payment")
+    order = saga.order
+    try:
+        payment = resolver.payment().charge(
+            order_id=order.pk,
+            amount=order.total,
+            currency=order.currency,
+            payment_method=order.payment_method,
+            idempotency_key=saga.charge_key,
+        )
+    except PaymentDeclined as exc:
+        step_failed(saga, "charge_payment", reason="payment_declined", error=exc.message)
+    except PaymentUnavailable as exc:
+        return _retry_or_fail(saga, step, "payment_unavailable", exc.message)
+    except (IdempotencyConflict, PaymentError, InvalidRequest) as exc:
+        step_failed(saga, "charge_payment", reason="payment_error", error=exc.message)
+    else:
+        if payment.status != "SUCCEEDED":
+            step_failed(
+                saga, "charge_payment", reason="payment_error", error=f"payment is {payment.status}"
+            )
+        else:
+            step_succeeded(
+                saga,
+                "charge_payment",
+                result={"payment_id": payment.id, "provider_id": payment.provider_id},
+                payment_id=payment.id,
+            )
+    return CONTINUE
+
+
+def commit(saga: CheckoutSaga) -> Wait | None:
+    step = step_start(saga, "commit")
+    try:
+        failpoint("saga.commit")
+        # Stock first: a confirmed hold cannot be given back, a committed cart cannot be undone.
+        resolver.product().stock_confirm(hold_key=saga.hold_key)
+        resolver.cart().commit(reservation_key=saga.reservation_key)
+    except (Conflict, NotFound, InjectedFailure) as exc:
+        step_failed(saga, "commit", reason="commit_failed", error=str(exc))
+    except ServiceUnavailable as exc:
+        return _retry_or_fail(saga, step, "commit_failed", exc.message)
+    else:
+        step_succeeded(saga, "commit")
+    return CONTINUE
+
+
+# -- compensation ----------------------------------------------------------------------------
+
+
+def refund_payment(saga: CheckoutSaga) -> Wait | None:
+    step = step_start(saga, "refund_payment")
+    try:
+        payment_id = saga.payment_id
+        if (
+            payment_id is None
+            and SagaStep.objects.filter(saga=saga, name="charge_payment").exists()
+        ):
+            # The charge's outcome may never have been recorded (a crash, a timeout): ask.
+            found = resolver.payment().find_by_idempotency_key(idempotency_key=saga.charge_key)
+            if found is not None and found.status == "PENDING":
+                return _retry_compensation(saga, step, "the charge's outcome is not known yet")
+            payment_id = found.id if found is not None and found.status == "SUCCEEDED" else None
+        if payment_id is None:
+            step_succeeded(saga, "refund_payment", result={"refund": None})
+            return CONTINUE
+        refund = resolver.payment().refund(payment_id=payment_id, idempotency_key=saga.refund_key)
+    except ServiceUnavailable as exc:
+        return _retry_compensation(saga, step, exc.message)
+    step_succeeded(saga, "refund_payment", result={"refund_id": refund.id, "amount": refund.amount})
+    return CONTINUE
+
+
+def release_stock(saga: CheckoutSaga) -> Wait | None:
+    step = step_start(saga, "release_stock")
+    try:
+        hold = resolver.product().stock_release(hold_key=saga.hold_key)
+    except Conflict as exc:
+        # Confirmed stock was sold; nothing to give back.
+        step_succeeded(saga, "release_stock", result={"note": exc.message})
+        return CONTINUE
+    except ServiceUnavailable as exc:
+        return _retry_compensation(saga, step, exc.message)
+    step_succeeded(saga, "release_stock", result={"status": hold.status})
+    return CONTINUE
+
+
+def release_cart(saga: CheckoutSaga) -> Wait | None:
+    step_start(saga, "release_cart")
+    send_command(
+        messages.CART_RELEASE_ITEMS,
+        messages.CART_QUEUE,
+        order_id=saga.order_id,
+        user_id=saga.order.user_id,
+        reservation_key=saga.reservation_key,
+    )
+    return Wait()
+
+
+def _retry_compensation(saga: CheckoutSaga, step: SagaStep, error: str) -> Wait:
+    """Compensation never gives up: money or stock would be lost. It backs off instead."""
+    logger.warning("saga %s: %s will retry: %s", saga.order_id, step.name, error)
+    SagaStep.objects.filter(pk=step.pk).update(error=error[:500])
+    return Wait(retry_in=_backoff(step))
+
+
+STEPS = {
+    "reserve_cart": reserve_cart,
+    "hold_stock": hold_stock,
+    "charge_payment": charge_payment,
+    "commit": commit,
+    "refund_payment": refund_payment,
+    "release_stock": release_stock,
+    "release_cart": release_cart,
+}
+
+
+# -- driving ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """Another live process drives this saga right now."""
+
+
+def saga_advance(*, order_id: int) -> Wait | Busy | None:
+    """Run the saga from where it stands until it waits or ends."""
+    with saga_lock(order_id) as acquired:
+        if not acquired:
+            return Busy()
+        for _ in range(len(STEPS) + 2):
+            saga = CheckoutSaga.objects.select_related("order").filter(order_id=order_id).first()
+            if saga is None or saga.state in CheckoutSaga.TERMINAL:
+                return None
+            if saga.state == CheckoutSaga.State.RUNNING and _expired(saga):
+                step_start(saga, saga.step)
+                step_failed(saga, saga.step, reason="timeout", error="the saga ran out of time")
+                continue
+            outcome = STEPS[saga.step](saga)
+            if isinstance(outcome, Wait):
+                return outcome
+        return None
+
+
+def saga_reply(*, order_id: int, step: str, ok: bool, result: dict, error: str) -> None:
+    """Record what a service answered to a command; duplicates and late replies change nothing."""
+    saga = CheckoutSaga.objects.select_related("order").filter(order_id=order_id).first()
+    if saga is None or step not in ASYNC_STEPS:
+        raise InvalidRequest(f"No saga step {step!r} for order {order_id}.")
+    if ok:
+        step_succeeded(saga, step, result=result)
+    elif step == "reserve_cart":
+        step_failed(saga, step, reason=error or "cart_error", error=error)
+    else:
+        # A release that fails stays STARTED; the sweep sends it again.
+        SagaStep.objects.filter(saga=saga, name=step).update(error=(error or "")[:500])
+
+
+def saga_force_compensation(*, order_id: int, reason: str = "cancelled") -> bool:
+    """Stop a running saga and undo what it did (an operator's decision)."""
+    with saga_lock(order_id) as acquired:
+        if not acquired:
+            return False
+        with transaction.atomic(using=DB):
+            saga = (
+                CheckoutSaga.objects.select_for_update()
+                .select_related("order")
+                .get(order_id=order_id)
+            )
+            if saga.state != CheckoutSaga.State.RUNNING:
+                return False
+            SagaStep.objects.filter(saga=saga, name=saga.step, status="STARTED").update(
+                status=SagaStep.Status.FAILED, finished_at=timezone.now(), error=reason
+            )
+            saga.state = CheckoutSaga.State.COMPENSATING
+            saga.failure_reason = reason
+            saga.step = COMPENSATION[0]
+            saga.save()
+            events.saga_step_failed(saga.order, step="operator", reason=reason)
+    return True
+
+
+def sagas_unfinished(*, older_than: float = 0) -> list[int]:
+    """Order ids of sagas that are not terminal and have not moved for `older_than` seconds."""
+    qs = CheckoutSaga.objects.exclude(state__in=CheckoutSaga.TERMINAL)
+    if older_than:
+        qs = qs.filter(updated_at__lt=timezone.now() - timedelta(seconds=older_than))
+    return list(qs.order_by("order_id").values_list("order_id", flat=True))

@@ -1,0 +1,34 @@
+"""One orchestrator at a time per saga, released by PostgreSQL even if the holder is killed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connections
+
+DB = "order"
+_LOCK_CLASS = 7001  # advisory-lock namespace of the checkout saga
+
+
+@contextmanager
+def saga_lock(order_id: int) -> Iterator[bool]:
+    """Yield True if this process now drives the saga, False if another live one does.
+
+    A session-level advisory lock dies with its connection, so a SIGKILLed worker never leaves
+    a saga locked. Other databases (SQLite in embedded mode) run one worker thread and need none.
+    """
+    connection = connections[DB]
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = order_id & 0x7FFFFFFF
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_CLASS, key])
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_CLASS, key])

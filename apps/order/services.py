@@ -1,0 +1,92 @@
+"""Writes to orders: checkout creates the order and its saga; the saga does the rest."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from django.db import IntegrityError, transaction
+
+from apps.order import events
+from apps.order.models import CheckoutSaga, Order, OrderLine
+from ecommerce import resolver
+from ecommerce.errors import CartEmpty, CartLocked, IdempotencyConflict, InvalidRequest
+from ecommerce.failpoints import failpoint
+from ecommerce.messaging import send_command
+from ecommerce.ports import messages
+
+logger = logging.getLogger(__name__)
+
+DB = "order"
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
+PAYMENT_METHOD = re.compile(r"^[A-Za-z0-9_]{1,100}$")
+
+
+def _start_saga(order_id: int) -> None:
+    try:
+        failpoint("order.start_saga")
+        send_command(messages.SAGA_ADVANCE, messages.ORDER_QUEUE, order_id=order_id)
+    except Exception:  # the broker is down: the order is safe, the sweep starts its saga
+        logger.exception("could not start the saga of order %s; the sweep will", order_id)
+
+
+def order_checkout(
+    *, user_id: int, idempotency_key: str, payment_method: str
+) -> tuple[Order, bool]:
+    """A PENDING order and its saga, started once the order is committed.
+
+    The same key from the same user is the same order; with another payment method it is a
+    conflict, not a second order.
+    """
+    if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
+        raise InvalidRequest(
+            "Idempotency-Key must be 1-200 printable ASCII characters.",
+            {"idempotency_key": ["Invalid."]},
+        )
+    if not PAYMENT_METHOD.match(payment_method or ""):
+        raise InvalidRequest("Unknown payment method.", {"payment_method": ["Invalid."]})
+    existing = Order.objects.filter(user_id=user_id, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _replayed(existing, payment_method), False
+    cart = resolver.cart().get(user_id=user_id)
+    if not cart.items:
+        raise CartEmpty("The cart is empty.")
+    if cart.reserved:
+        raise CartLocked("A checkout is already in progress for this cart.")
+    try:
+        with transaction.atomic(using=DB):
+            order = Order.objects.create(
+                user_id=user_id,
+                idempotency_key=idempotency_key,
+                payment_method=payment_method,
+                total=cart.total,
+                currency=cart.currency,
+            )
+            OrderLine.objects.bulk_create(
+                OrderLine(
+                    order=order,
+                    product_id=line.product_id,
+                    sku=line.sku,
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                )
+                for line in cart.items
+            )
+            CheckoutSaga.objects.create(order=order, step="reserve_cart")
+            events.order_created(order)
+            transaction.on_commit(lambda: _start_saga(order.pk), using=DB)
+    except IntegrityError:
+        # The same key raced in from another request and won: its order is the answer.
+        existing = Order.objects.get(user_id=user_id, idempotency_key=idempotency_key)
+        return _replayed(existing, payment_method), False
+    return order, True
+
+
+def _replayed(order: Order, payment_method: str) -> Order:
+    if order.payment_method != payment_method:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was used for a checkout with another payment method.",
+            {"order_id": order.pk},
+        )
+    return order

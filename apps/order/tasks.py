@@ -1,0 +1,78 @@
+"""The orchestrator's Celery tasks: thin wrappers that take ids and call the saga."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+
+from apps.order import checkout_saga
+from ecommerce.messaging import CommandTask, require_id, send_command
+from ecommerce.ports import messages
+
+logger = logging.getLogger(__name__)
+
+
+def _advance_later(order_id: int, countdown: float | None) -> None:
+    send_command(
+        messages.SAGA_ADVANCE, messages.ORDER_QUEUE, order_id=order_id, countdown=countdown
+    )
+
+
+def _drive(order_id: int) -> None:
+    outcome = checkout_saga.saga_advance(order_id=order_id)
+    if isinstance(outcome, checkout_saga.Busy):
+        # Another worker holds this saga; look again shortly, in case it stops first.
+        _advance_later(order_id, 0.5)
+    elif isinstance(outcome, checkout_saga.Wait) and outcome.retry_in is not None:
+        _advance_later(order_id, outcome.retry_in)
+
+
+@shared_task(name=messages.SAGA_ADVANCE, base=CommandTask)
+def saga_advance(*, order_id: int) -> None:
+    _drive(require_id(order_id, "order_id"))
+
+
+@shared_task(name=messages.SAGA_REPLY, base=CommandTask)
+def saga_reply(
+    *, order_id: int, step: str, ok: bool, result: dict | None = None, error: str = ""
+) -> None:
+    order_id = require_id(order_id, "order_id")
+    checkout_saga.saga_reply(
+        order_id=order_id,
+        step=str(step),
+        ok=ok is True,
+        result=result or {},
+        error=str(error or ""),
+    )
+    _drive(order_id)
+
+
+@shared_task(name=messages.SAGA_SWEEP, base=CommandTask)
+def saga_sweep() -> int:
+    """Re-drive every saga that has not moved for a while: lost messages cannot strand one."""
+    stuck = checkout_saga.sagas_unfinished(older_than=settings.SAGA_STUCK_SECONDS)
+    for order_id in stuck:
+        _advance_later(order_id, None)
+    if stuck:
+        logger.info("saga sweep re-drove %d saga(s)", len(stuck))
+    return len(stuck)
+
+
+def saga_recover() -> int:
+    """Resume every saga that is not terminal, each from its last recorded step."""
+    unfinished = checkout_saga.sagas_unfinished()
+    for order_id in unfinished:
+        _advance_later(order_id, None)
+    logger.info("saga recovery resumed %d saga(s)", len(unfinished))
+    return len(unfinished)
+
+
+@worker_ready.connect
+def _recover_on_start(sender=None, **kwargs) -> None:
+    consumer = getattr(sender, "task_consumer", None)
+    queues = {q.name for q in getattr(consumer, "queues", [])} if consumer else set()
+    if messages.ORDER_QUEUE in queues:
+        saga_recover()

@@ -1,0 +1,76 @@
+"""Sending commands over the broker, with the queue topology (dead-letter exchange included).
+
+Every queue is declared with a dead-letter exchange: a message its consumer rejects after
+bounded retries moves to `<queue>.dlq` instead of blocking the queue or vanishing.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from ecommerce.celery import app
+from ecommerce.errors import InvalidRequest, ServiceUnavailable
+from ecommerce.failpoints import failpoint
+from ecommerce.queues import DEAD_QUEUES, WORK_QUEUES
+
+_declared = threading.Event()
+_declare_lock = threading.Lock()
+
+
+def declare_topology() -> None:
+    """Declare every work queue and its dead-letter queue once per process.
+
+    Publishing to a queue nobody declared yet would drop the message, so senders declare too.
+    """
+    if _declared.is_set():
+        return
+    with _declare_lock:
+        if _declared.is_set():
+            return
+        if app.conf.broker_url and app.conf.broker_url.startswith(("amqp", "pyamqp")):
+            with app.connection_for_write() as conn:
+                channel = conn.default_channel
+                for queue in (*WORK_QUEUES.values(), *DEAD_QUEUES.values()):
+                    queue(channel).declare()
+        _declared.set()
+
+
+def send_command(name: str, queue: str, *, countdown: float | None = None, **kwargs: Any) -> None:
+    """Publish a task by name to a service's queue; apps never import each other's tasks."""
+    declare_topology()
+    app.send_task(
+        name, kwargs=kwargs, queue=WORK_QUEUES[queue], routing_key=queue, countdown=countdown
+    )
+
+
+class CommandTask(app.Task):
+    """A command handler: acknowledged only once handled, retried on transport errors, and
+    dead-lettered (rejected without requeue) when it fails for good.
+
+    Handlers must be idempotent: a message is redelivered after a worker dies mid-task.
+    """
+
+    abstract = True
+    acks_late = True
+    reject_on_worker_lost = True
+    acks_on_failure_or_timeout = False
+    autoretry_for = (OperationalError, InterfaceError, KombuOperationalError, ServiceUnavailable)
+    retry_backoff = True
+    retry_backoff_max = 30
+    retry_jitter = True
+    max_retries = 5
+
+    def __call__(self, *args, **kwargs):
+        failpoint(f"task.{self.name}")
+        return super().__call__(*args, **kwargs)
+
+
+def require_id(value: Any, name: str) -> int:
+    """Ids in commands are positive JSON integers; anything else is a malformed command."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidRequest(f"malformed command: {name} must be a positive integer, got {value!r}")
+    return value

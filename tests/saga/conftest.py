@@ -1,0 +1,58 @@
+"""Saga fixtures: a clean broker, a real worker, and helpers to wait for sagas to end."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from apps.order.models import Order
+from ecommerce.celery import app
+from ecommerce.messaging import declare_topology
+from ecommerce.queues import DEAD_QUEUES, WORK_QUEUES
+from tests.fixtures.worker import Worker
+
+
+def purge_queues() -> None:
+    declare_topology()
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in (*WORK_QUEUES.values(), *DEAD_QUEUES.values()):
+            queue(channel).purge()
+
+
+@pytest.fixture
+def clean_broker():
+    purge_queues()
+    yield
+    purge_queues()
+
+
+@pytest.fixture
+def start_worker(tmp_path, clean_broker, local_stripe):
+    """Start real `celery worker` processes, pointed at the local Stripe-compatible server;
+    every one still running is stopped at the end."""
+    started: list[Worker] = []
+
+    def start(**options) -> Worker:
+        worker = Worker(tmp_path, **options)
+        started.append(worker)
+        return worker.wait_ready()
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def wait_for_orders(order_ids, *, timeout: float = 60, workers=()) -> list[Order]:
+    """Poll until every order is COMPLETED or FAILED."""
+    deadline = time.monotonic() + timeout
+    while True:
+        orders = list(Order.objects.filter(pk__in=order_ids).order_by("pk"))
+        if len(orders) == len(order_ids) and all(o.status != Order.Status.PENDING for o in orders):
+            return orders
+        if time.monotonic() > deadline:
+            pending = [o.pk for o in orders if o.status == Order.Status.PENDING]
+            logs = "\n".join(w.log() for w in workers)
+            raise AssertionError(f"orders still PENDING after {timeout}s: {pending}\n{logs}")
+        time.sleep(0.05)
