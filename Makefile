@@ -17,11 +17,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The monolith's databases are created and seeded as in phase 0; from phase 1 on, each
+# service then opens only its own (`serve <app> --migrate`).
 migrate: install
-	$(PY) manage.py migrate_all -v0
+	PHASE=0 EXTRACTED= $(PY) manage.py migrate_all -v0
 
 seed: migrate
-	$(PY) manage.py seed_demo
+	PHASE=0 EXTRACTED= $(PY) manage.py seed_demo
 
 run: seed
 	$(PY) manage.py run_platform --phase $(PHASE) --port $(PORT)
@@ -68,3 +70,8 @@ proto-lint: install $(BUF)
 		echo "buf breaking: $(BREAKING_AGAINST) has no contracts yet, nothing to compare"; \
 	fi
 	$(PY) -m ecommerce.proto.generate --check
+
+# Checkout saga: latency and throughput at 1, 16 and 64 sagas in flight (RabbitMQ, PostgreSQL).
+.PHONY: bench-saga
+bench-saga: install
+	$(PY) -m benchmarks.saga

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts with a make target that print their figures (never timed unit tests)."""

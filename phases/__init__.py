@@ -17,6 +17,16 @@ NAMED: dict[int, frozenset[str]] = {
 }
 
 
+# The ports each app calls. An extracted app reaches these over gRPC: from their own service
+# when they are extracted too, otherwise from the monolith's endpoint for them.
+CALLS: dict[str, tuple[str, ...]] = {
+    "product": (),
+    "cart": ("product",),
+    "order": ("cart", "product", "payment"),
+    "payment": (),
+}
+
+
 class PhaseError(ValueError):
     pass
 
@@ -30,6 +40,12 @@ class Phase:
 
     def is_remote(self, app: str) -> bool:
         return app in self.extracted
+
+    def monolith_endpoints(self) -> frozenset[str]:
+        """Apps still in the monolith that an extracted service calls: the monolith serves
+        them over gRPC too (same code, the monolith's database)."""
+        needed = {dep for app in self.extracted for dep in CALLS[app]}
+        return frozenset(needed - self.extracted)
 
     def describe(self) -> str:
         remote = ", ".join(sorted(self.extracted)) or "nothing"

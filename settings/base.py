@@ -149,6 +149,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Commands retry transport errors this many times, backing off, before they are dead-lettered.
+COMMAND_MAX_RETRIES = env.int("COMMAND_MAX_RETRIES", default=5)
+COMMAND_RETRY_BACKOFF_MAX = env.int("COMMAND_RETRY_BACKOFF_MAX", default=30)
+
 # Checkout saga: when a saga counts as stuck, when it gives up, how hard each step retries.
 SAGA_STUCK_SECONDS = env.int("SAGA_STUCK_SECONDS", default=30)
 SAGA_TIMEOUT_SECONDS = env.int("SAGA_TIMEOUT_SECONDS", default=900)
@@ -227,6 +231,18 @@ def sibling_database(url: str, alias: str) -> str:
     base, _, rest = url.rpartition("/")
     name, sep, query = rest.partition("?")
     return f"{base}/{name}_{alias}{sep}{query}"
+
+
+def database_place(config: dict) -> str:
+    """Where an alias's data lives, for people: engine, host, database and schema; no secrets."""
+    engine = config.get("ENGINE", "")
+    if not engine or engine.endswith("dummy"):
+        return "none"
+    if engine.endswith("sqlite3"):
+        return f"sqlite:{config['NAME']}"
+    place = f"postgres://{config.get('HOST') or 'localhost'}:{config.get('PORT') or 5432}"
+    place += f"/{config['NAME']}"
+    return place + (f" (schema {config['SCHEMA']})" if config.get("SCHEMA") else "")
 
 
 def process_databases(databases: dict, phase, serves: tuple[str, ...]) -> dict:

@@ -8,6 +8,7 @@ from settings.base import (
     SERVICE_ALIASES,
     STRIPE_LOCAL_PORT,
     VAR_DIR,
+    database_place,
     env,
     process_databases,
 )
@@ -25,6 +26,8 @@ DATABASES = {
     for alias in ("default", *SERVICE_ALIASES)
 }
 # A file per alias is already a database per service; a process opens only the ones it owns.
+# Every alias's place in this phase, whichever process owns it (`manage.py phase` shows it).
+DATABASE_PLACES = {alias: database_place(config) for alias, config in DATABASES.items()}
 DATABASES = process_databases(DATABASES, ECOMMERCE_PHASE, ECOMMERCE_SERVES)
 
 CACHES = {

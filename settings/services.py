@@ -5,6 +5,7 @@ from settings.base import (
     ECOMMERCE_PHASE,
     ECOMMERCE_SERVES,
     SERVICE_ALIASES,
+    database_place,
     env,
     postgres,
     process_databases,
@@ -23,6 +24,8 @@ for _alias in SERVICE_ALIASES:
     DATABASES[_alias] = postgres(_own) if _own else postgres(DATABASE_URL, schema=_alias)
 # Phases 1-3: the edge has no connection to an extracted service's database, a service none to
 # the edge's (settings.test keeps them all: the test process builds every database).
+# Every alias's place in this phase, whichever process owns it (`manage.py phase` shows it).
+DATABASE_PLACES = {alias: database_place(config) for alias, config in DATABASES.items()}
 DATABASES = process_databases(DATABASES, ECOMMERCE_PHASE, ECOMMERCE_SERVES)
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("ECOMMERCE_MODE", "services")
 
 from settings.services import *  # noqa: E402, F403
-from settings.services import SERVICE_ALIASES, env, postgres  # noqa: E402
+from settings.services import SERVICE_ALIASES, database_place, env, postgres  # noqa: E402
 
 _server = env.str("TEST_POSTGRES_URL", default="postgres://postgres@127.0.0.1:5432")
 # Lets several checkouts of the project run their suites side by side on one server.
@@ -23,3 +23,4 @@ CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default=f"test{os.
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+DATABASE_PLACES = {alias: database_place(config) for alias, config in DATABASES.items()}

@@ -9,11 +9,13 @@ API answer and the webhook events arrives first.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from apps.payment import stripe_gateway
 from apps.payment.models import OutboxEvent, Payment, Refund, StripeEvent
@@ -266,6 +268,57 @@ def _payment_settle(payment: Payment) -> Payment:
         provider_status=intent.status,
         failure_message=f"The PaymentIntent ended in {intent.status}.",
     )
+
+
+def payments_reconcile(*, older_than: timedelta, limit: int = 200) -> Counter:
+    """Settle payments left open (PENDING or UNAVAILABLE for longer than `older_than`, e.g.
+    after a crash between commit and Stripe's answer) by asking Stripe what became of them.
+
+    Read-only towards Stripe: it never confirms, so it never takes money nobody is waiting for.
+    A payment Stripe charged becomes SUCCEEDED (its event tells the order); one Stripe
+    declined becomes DECLINED; anything else ends UNAVAILABLE, which its caller resumes by
+    charging again with the same key. Returns how many ended in each state.
+    """
+    counts: Counter = Counter()
+    cutoff = timezone.now() - older_than
+    stale = Payment.objects.using(DB).filter(
+        status__in=(S.PENDING, S.UNAVAILABLE), updated_at__lt=cutoff
+    )
+    for payment in stale.order_by("pk")[:limit]:
+        intent = None
+        if payment.provider_id:
+            try:
+                intent = stripe_gateway.payment_intent_retrieve(intent_id=payment.provider_id)
+            except (PaymentUnavailable, InvalidRequest, PaymentError):
+                intent = None
+        if intent is not None and intent.status == "succeeded":
+            settled = _payment_advance(
+                payment.pk,
+                S.SUCCEEDED,
+                provider_status=intent.status,
+                provider_charge_id=intent.latest_charge,
+                failure_message="",
+            )
+        elif intent is not None and intent.decline_code:
+            settled = _payment_advance(
+                payment.pk,
+                S.DECLINED,
+                provider_status=intent.status,
+                decline_code=intent.decline_code,
+                failure_message=intent.failure_message[:300],
+            )
+        else:
+            if intent is None and payment.provider_id:
+                message = "Stripe unreachable; charge again with the same key."
+            else:
+                # Without a confirmation Stripe has taken no money.
+                message = (
+                    "Interrupted before Stripe settled it; nothing was charged. "
+                    "Charge again with the same key to resume."
+                )
+            settled = _payment_advance(payment.pk, S.UNAVAILABLE, failure_message=message)
+        counts[settled.status] += 1
+    return counts
 
 
 # -- refunds -----------------------------------------------------------------------------------

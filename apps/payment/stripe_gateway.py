@@ -37,6 +37,8 @@ class Intent:
     currency: str
     latest_charge: str
     metadata: dict[str, str]
+    decline_code: str = ""  # of the last failed attempt, if any
+    failure_message: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ def client() -> stripe.StripeClient:
 def _intent(resource: Any) -> Intent:
     obj = resource.to_dict() if hasattr(resource, "to_dict") else resource
     charge = obj.get("latest_charge") or ""
+    error = obj.get("last_payment_error") or {}
     return Intent(
         id=obj["id"],
         status=obj["status"],
@@ -78,6 +81,8 @@ def _intent(resource: Any) -> Intent:
         currency=obj["currency"],
         latest_charge=charge if isinstance(charge, str) else charge["id"],
         metadata={k: str(v) for k, v in (obj.get("metadata") or {}).items()},
+        decline_code=error.get("decline_code") or error.get("code") or "",
+        failure_message=error.get("message") or "",
     )
 
 

@@ -1,7 +1,9 @@
-"""The catalogue cache: versioned keys, so a read that raced an update can never stay stale.
+"""The catalogue cache: versioned entries, so a read that raced an update can never stay stale.
 
-A reader takes the version before it reads the database; a writer bumps the version after its
-transaction commits. Whatever a slow reader stores lands under a version nobody asks for again.
+A reader takes the versions before it reads the database and stores its value tagged with them;
+a writer bumps the versions after its transaction commits. A value is served only while its tag
+equals the current versions, so whatever a slow reader stores after an update is never served.
+A hit costs one round trip: the versions and the entry come back in the same MGET.
 """
 
 from __future__ import annotations
@@ -22,17 +24,10 @@ def _product(product_id: int) -> str:
     return f"product:{product_id}:v"
 
 
-def _versions(*keys: str) -> list[int]:
-    found = cache.get_many(keys)
-    versions = []
-    for key in keys:
-        value = found.get(key)
-        if value is None:
-            # A fresh, never-used-before number: an evicted counter cannot revive old entries.
-            cache.add(key, time.time_ns(), timeout=None)
-            value = cache.get(key) or 0
-        versions.append(value)
-    return versions
+def _fresh_version(key: str) -> int:
+    # A fresh, never-used-before number: an evicted counter cannot revive old entries.
+    cache.add(key, time.time_ns(), timeout=None)
+    return cache.get(key) or 0
 
 
 def _bump(*keys: str) -> None:
@@ -43,26 +38,30 @@ def _bump(*keys: str) -> None:
             cache.set(key, time.time_ns(), timeout=None)
 
 
-def cached(key: str, versions: list[int], compute: Callable[[], Any]) -> Any:
-    full = f"{key}:{':'.join(str(v) for v in versions)}"
-    value = cache.get(full)
-    if value is None:
-        value = compute()
-        if value is not None:
-            cache.set(full, value, timeout=settings.CATALOGUE_CACHE_TIMEOUT)
+def cached(key: str, version_keys: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+    """The value under `key` if it was computed at the current versions, else `compute()`."""
+    entry_key = f"{key}:entry"
+    found = cache.get_many([*version_keys, entry_key])
+    versions = [found.get(k) or _fresh_version(k) for k in version_keys]
+    entry = found.get(entry_key)
+    if entry is not None and entry[0] == versions:
+        return entry[1]
+    value = compute()
+    if value is not None:
+        cache.set(entry_key, (versions, value), timeout=settings.CATALOGUE_CACHE_TIMEOUT)
     return value
 
 
 def product_detail(product_id: int, compute: Callable[[], Any]) -> Any:
-    return cached(f"product:{product_id}", _versions(CATEGORIES, _product(product_id)), compute)
+    return cached(f"product:{product_id}", (CATEGORIES, _product(product_id)), compute)
 
 
 def product_list(params: str, compute: Callable[[], Any]) -> Any:
-    return cached(f"products:{params}", _versions(CATALOGUE), compute)
+    return cached(f"products:{params}", (CATALOGUE,), compute)
 
 
 def category_list(compute: Callable[[], Any]) -> Any:
-    return cached("categories", _versions(CATEGORIES), compute)
+    return cached("categories", (CATEGORIES,), compute)
 
 
 def invalidate_products(*product_ids: int) -> None:

@@ -1,11 +1,15 @@
-"""Charges made for real against the local Stripe-compatible server, with unique keys."""
+"""Charges made for real against the local Stripe-compatible server, with unique keys, and
+payment rows as a crashed charge leaves them."""
 
 from __future__ import annotations
 
 import itertools
 import uuid
 
+import factory
+
 from apps.payment import services
+from apps.payment.models import Payment
 
 _orders = itertools.count(1)
 
@@ -29,3 +33,17 @@ def charge(**overrides):
     }
     params.update(overrides)
     return services.payment_charge(**params)
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    """A payment row as the service writes it before calling Stripe."""
+
+    class Meta:
+        model = Payment
+
+    order_id = factory.LazyFunction(new_order_id)
+    amount = 1250
+    currency = "USD"
+    payment_method = "pm_card_visa"
+    idempotency_key = factory.LazyFunction(new_key)
+    status = Payment.Status.PENDING

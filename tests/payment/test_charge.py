@@ -132,6 +132,21 @@ def test_a_charge_resumed_after_its_answer_was_lost_charges_once(local_stripe, s
     assert len(_events(resumed, "payment.succeeded")) == 1
 
 
+def test_a_stripe_too_slow_to_answer_is_retried_and_charges_once(local_stripe, settings):
+    # given: the first confirmation outlasts the client's timeout, then still executes
+    settings.STRIPE_TIMEOUT = 0.3
+    order_id, key = new_order_id(), new_key()
+    local_stripe.slow_next(1.0, match="/confirm")
+    # when
+    payment = charge(order_id=order_id, idempotency_key=key)
+    time.sleep(1.0)  # let the slow first attempt finish on the server
+    # then
+    assert payment.status == Payment.Status.SUCCEEDED
+    stats = local_stripe.stats()
+    assert stats["charges_by_order"][str(order_id)] == 1
+    assert stats["by_idempotency_key"][f"pi-confirm:{key}"] == {"executed": 1, "replayed": 1}
+
+
 def test_the_same_key_with_another_amount_is_refused(local_stripe):
     # given
     order_id, key = new_order_id(), new_key()

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 import phases
+from ecommerce import topology
 
 
 class Command(BaseCommand):
@@ -41,6 +42,8 @@ class Command(BaseCommand):
                     f"  metrics         {base}/metrics",
                     f"  health          {base}/healthz  {base}/readyz",
                     f"  local Stripe    {settings.STRIPE_API_BASE}/_local/stats",
+                    "",
+                    topology.render(chosen),
                     "",
                 ]
             )

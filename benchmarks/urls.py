@@ -1,0 +1,52 @@
+"""The platform's URLs plus the floor: a plain Django view, in the same process and middleware."""
+
+from django.core.cache import cache
+from django.http import JsonResponse
+from django.urls import path
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ecommerce.urls import handler400, handler403, handler404, handler500  # noqa: F401
+from ecommerce.urls import urlpatterns as platform_urlpatterns
+
+# A body the size and shape of a product detail, so the floor serialises as much JSON.
+FLOOR_BODY = {
+    "id": 1,
+    "sku": "COF-1001",
+    "name": "Ethiopia Yirgacheffe",
+    "description": "Ethiopia Yirgacheffe, from our coffee range.",
+    "price": 1850,
+    "currency": "USD",
+    "category": "coffee",
+    "available": True,
+}
+
+
+def floor(request):
+    """What Django itself costs: URL routing, the middleware stack and a JsonResponse."""
+    return JsonResponse(FLOOR_BODY)
+
+
+def floor_with_redis(request):
+    """The floor plus what a cache hit costs at least: one MGET of three keys from Redis."""
+    cache.get_many(["bench:a", "bench:b", "bench:c"])
+    return JsonResponse(FLOOR_BODY)
+
+
+class FloorThroughDrf(APIView):
+    """The floor through DRF's APIView, configured like the catalogue's views."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    def get(self, request):
+        return Response(FLOOR_BODY)
+
+
+urlpatterns = [
+    path("bench/floor", floor, name="bench-floor"),
+    path("bench/floor-redis", floor_with_redis, name="bench-floor-redis"),
+    path("bench/floor-drf", FloorThroughDrf.as_view(), name="bench-floor-drf"),
+    *platform_urlpatterns,
+]
