@@ -42,6 +42,12 @@ bench: install
 clean:
 	rm -rf var $(VENV)
 
+# Event pipeline: relay publish rate, consumer events/s, end-to-end lag at a steady 1,000 events/s.
+.PHONY: bench-analytics
+bench-analytics: install
+	@mkdir -p var
+	$(PY) -m benchmarks.analytics $(BENCH_ARGS)
+
 # gRPC contracts: buf comes from npm (@bufbuild/buf), pinned in package.json.
 BUF := node_modules/.bin/buf
 # What `buf breaking` compares against: main's history, in a worktree or a fresh clone alike.
