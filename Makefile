@@ -42,6 +42,12 @@ bench: install
 clean:
 	rm -rf var $(VENV)
 
+# Event pipeline: relay publish rate, consumer events/s, end-to-end lag at a steady 1,000 events/s.
+.PHONY: bench-analytics
+bench-analytics: install
+	@mkdir -p var
+	$(PY) -m benchmarks.analytics $(BENCH_ARGS)
+
 # gRPC contracts: buf comes from npm (@bufbuild/buf), pinned in package.json.
 BUF := node_modules/.bin/buf
 # What `buf breaking` compares against: main's history, in a worktree or a fresh clone alike.
@@ -64,3 +70,21 @@ proto-lint: install $(BUF)
 		echo "buf breaking: $(BREAKING_AGAINST) has no contracts yet, nothing to compare"; \
 	fi
 	$(PY) -m ecommerce.proto.generate --check
+
+# Phase parity: the API, saga and crash-recovery suites, unchanged, in phase 0 (one process)
+# and in phase 3 (every app a real `serve` process over gRPC, each on its own database).
+PARITY_SUITES := tests/accounts/test_accounts_api.py tests/cart/test_cart_api.py \
+	tests/cart/test_cart_input.py tests/product/test_product_api.py tests/payment/test_webhook.py \
+	tests/saga
+.PHONY: test-parity test-phase3
+test-phase3: install
+	PHASE=3 $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)
+
+test-parity: install
+	PHASE=0 $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-phase3
+
+# Checkout saga: latency and throughput at 1, 16 and 64 sagas in flight (RabbitMQ, PostgreSQL).
+.PHONY: bench-saga
+bench-saga: install
+	$(PY) -m benchmarks.saga

@@ -4,13 +4,16 @@
 every real deployment, where each check is one environment lookup.
 
 Actions: `kill` (this process), `killgroup` (its whole process group: a worker and its pool
-children at once), `error` (raise InjectedFailure).
+children at once), `error` (raise InjectedFailure), `unavailable` (raise ServiceUnavailable, the
+transient error every caller retries).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+
+from ecommerce.errors import ServiceUnavailable
 
 
 class InjectedFailure(RuntimeError):
@@ -34,3 +37,5 @@ def failpoint(name: str) -> None:
         os.killpg(os.getpgid(0), signal.SIGKILL)
     if action == "error":
         raise InjectedFailure(f"failpoint {name}")
+    if action == "unavailable":
+        raise ServiceUnavailable(f"failpoint {name}")

@@ -9,6 +9,7 @@ topic, and lets a consumer follow a service without knowing its aggregates. Topi
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
@@ -72,6 +73,8 @@ def consumer_config(group_id: str, **overrides: Any) -> dict[str, Any]:
             # (about 23 s); these bring it to about 3 s.
             "max.poll.interval.ms": 7000,
             "session.timeout.ms": 6000,
+            # A fetch may wait this long for data; it bounds the lag the broker adds.
+            "fetch.wait.max.ms": 100,
         }
         | overrides
     )
@@ -102,10 +105,26 @@ def topics_create(*, partitions: int | None = None, timeout: float = 15.0) -> di
     return outcome
 
 
+def _reachable(bootstrap: str) -> bool:
+    for server in bootstrap.split(","):
+        host, _, port = server.split("://")[-1].strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), 1.0):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 def topics_wait(names: list[str], *, timeout: float, poll: float = 1.0) -> None:
     """Block until every topic exists (listing all topics, which never creates one)."""
-    client = admin()
     deadline = time.monotonic() + timeout
+    # A client started before the broker listens logs every failed connect; wait quietly.
+    while not _reachable(_base_config()["bootstrap.servers"]):
+        if time.monotonic() >= deadline:
+            raise TopicsMissing(f"No broker at {settings.KAFKA_BOOTSTRAP_SERVERS}.")
+        time.sleep(0.2)
+    client = admin()
     while True:
         try:
             existing = set(client.list_topics(timeout=max(poll, 1.0)).topics)

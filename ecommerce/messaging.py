@@ -9,12 +9,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from ecommerce.celery import app
 from ecommerce.errors import InvalidRequest, ServiceUnavailable
-from ecommerce.failpoints import failpoint
 from ecommerce.queues import DEAD_QUEUES, WORK_QUEUES
 
 _declared = threading.Event()
@@ -60,13 +60,9 @@ class CommandTask(app.Task):
     acks_on_failure_or_timeout = False
     autoretry_for = (OperationalError, InterfaceError, KombuOperationalError, ServiceUnavailable)
     retry_backoff = True
-    retry_backoff_max = 30
+    retry_backoff_max = settings.COMMAND_RETRY_BACKOFF_MAX
     retry_jitter = True
-    max_retries = 5
-
-    def __call__(self, *args, **kwargs):
-        failpoint(f"task.{self.name}")
-        return super().__call__(*args, **kwargs)
+    max_retries = settings.COMMAND_MAX_RETRIES
 
 
 def require_id(value: Any, name: str) -> int:

@@ -149,6 +149,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Commands retry transport errors this many times, backing off, before they are dead-lettered.
+COMMAND_MAX_RETRIES = env.int("COMMAND_MAX_RETRIES", default=5)
+COMMAND_RETRY_BACKOFF_MAX = env.int("COMMAND_RETRY_BACKOFF_MAX", default=30)
+
 # Checkout saga: when a saga counts as stuck, when it gives up, how hard each step retries.
 SAGA_STUCK_SECONDS = env.int("SAGA_STUCK_SECONDS", default=30)
 SAGA_TIMEOUT_SECONDS = env.int("SAGA_TIMEOUT_SECONDS", default=900)

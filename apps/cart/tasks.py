@@ -6,6 +6,7 @@ from celery import shared_task
 
 from ecommerce import resolver
 from ecommerce.errors import DomainError, InvalidRequest, ServiceUnavailable
+from ecommerce.failpoints import failpoint
 from ecommerce.messaging import CommandTask, require_id, send_command
 from ecommerce.ports import messages
 
@@ -32,6 +33,7 @@ def _reply(
 
 @shared_task(name=messages.CART_RESERVE_ITEMS, base=CommandTask)
 def reserve_items(*, order_id: int, user_id: int, reservation_key: str) -> None:
+    failpoint(f"task.{messages.CART_RESERVE_ITEMS}")
     order_id, user_id = require_id(order_id, "order_id"), require_id(user_id, "user_id")
     try:
         reservation = resolver.cart().reserve(
@@ -68,6 +70,7 @@ def reserve_items(*, order_id: int, user_id: int, reservation_key: str) -> None:
 
 @shared_task(name=messages.CART_RELEASE_ITEMS, base=CommandTask)
 def release_items(*, order_id: int, user_id: int, reservation_key: str) -> None:
+    failpoint(f"task.{messages.CART_RELEASE_ITEMS}")
     order_id, user_id = require_id(order_id, "order_id"), require_id(user_id, "user_id")
     try:
         reservation = resolver.cart().release(

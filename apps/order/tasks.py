@@ -9,6 +9,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from apps.order import checkout_saga
+from ecommerce.failpoints import failpoint
 from ecommerce.messaging import CommandTask, require_id, send_command
 from ecommerce.ports import messages
 
@@ -32,6 +33,7 @@ def _drive(order_id: int) -> None:
 
 @shared_task(name=messages.SAGA_ADVANCE, base=CommandTask)
 def saga_advance(*, order_id: int) -> None:
+    failpoint(f"task.{messages.SAGA_ADVANCE}")
     _drive(require_id(order_id, "order_id"))
 
 
@@ -39,6 +41,7 @@ def saga_advance(*, order_id: int) -> None:
 def saga_reply(
     *, order_id: int, step: str, ok: bool, result: dict | None = None, error: str = ""
 ) -> None:
+    failpoint(f"task.{messages.SAGA_REPLY}")
     order_id = require_id(order_id, "order_id")
     checkout_saga.saga_reply(
         order_id=order_id,
@@ -53,6 +56,7 @@ def saga_reply(
 @shared_task(name=messages.SAGA_SWEEP, base=CommandTask)
 def saga_sweep() -> int:
     """Re-drive every saga that has not moved for a while: lost messages cannot strand one."""
+    failpoint(f"task.{messages.SAGA_SWEEP}")
     stuck = checkout_saga.sagas_unfinished(older_than=settings.SAGA_STUCK_SECONDS)
     for order_id in stuck:
         _advance_later(order_id, None)

@@ -74,7 +74,11 @@ class LocalPaymentAdapter:
 
     def find_by_idempotency_key(self, *, idempotency_key: str) -> PaymentData | None:
         payment = selectors.payment_find_by_idempotency_key(idempotency_key=idempotency_key)
-        return payment_data(payment) if payment else None
+        if payment is None:
+            return None
+        # A caller deciding whether money was taken (a compensating saga) needs Stripe's answer
+        # for a payment whose outcome is open, not our last guess.
+        return payment_data(services.payment_refresh(payment_id=payment.pk))
 
     def webhook_apply(self, *, payload: bytes, signature: str) -> WebhookReceipt:
         event, is_new = services.stripe_event_apply(payload=payload, signature=signature)

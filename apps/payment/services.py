@@ -270,14 +270,48 @@ def _payment_settle(payment: Payment) -> Payment:
     )
 
 
-def payments_reconcile(*, older_than: timedelta, limit: int = 200) -> Counter:
-    """Settle payments left open (PENDING or UNAVAILABLE for longer than `older_than`, e.g.
-    after a crash between commit and Stripe's answer) by asking Stripe what became of them.
+def payment_refresh(*, payment_id: int) -> Payment:
+    """Bring an open payment (PENDING or UNAVAILABLE) up to date with what Stripe knows.
 
-    Read-only towards Stripe: it never confirms, so it never takes money nobody is waiting for.
-    A payment Stripe charged becomes SUCCEEDED (its event tells the order); one Stripe
-    declined becomes DECLINED; anything else ends UNAVAILABLE, which its caller resumes by
-    charging again with the same key. Returns how many ended in each state.
+    Read-only towards Stripe: it never confirms, so it never takes money. A PaymentIntent that
+    Stripe charged makes the payment SUCCEEDED, one it declined DECLINED; otherwise nothing
+    was charged and the payment stays open (only `charge()` with its key confirms it). Raises
+    PaymentUnavailable when Stripe cannot be asked.
+    """
+    payment = Payment.objects.using(DB).get(pk=payment_id)
+    if payment.status not in (S.PENDING, S.UNAVAILABLE) or not payment.provider_id:
+        # Without a PaymentIntent id nothing was confirmed: no money can have moved.
+        return payment
+    try:
+        intent = stripe_gateway.payment_intent_retrieve(intent_id=payment.provider_id)
+    except (InvalidRequest, PaymentError):
+        return payment
+    if intent.status == "succeeded":
+        return _payment_advance(
+            payment.pk,
+            S.SUCCEEDED,
+            provider_status=intent.status,
+            provider_charge_id=intent.latest_charge,
+            failure_message="",
+        )
+    if intent.status == "processing":
+        raise PaymentUnavailable(f"Stripe is still processing {intent.id}.")
+    if intent.status == "requires_payment_method" and intent.decline_code:
+        return _payment_advance(
+            payment.pk,
+            S.DECLINED,
+            provider_status=intent.status,
+            decline_code=intent.decline_code,
+            failure_message=intent.failure_message[:300],
+        )
+    return payment
+
+
+def payments_reconcile(*, older_than: timedelta, limit: int = 200) -> Counter:
+    """Settle payments left open for longer than `older_than` (e.g. after a crash between the
+    commit and Stripe's answer) from what Stripe knows; see `payment_refresh`. What is still
+    open afterwards ends UNAVAILABLE, which its caller resumes by charging again with the same
+    key. Returns how many ended in each state.
     """
     counts: Counter = Counter()
     cutoff = timezone.now() - older_than
@@ -285,39 +319,17 @@ def payments_reconcile(*, older_than: timedelta, limit: int = 200) -> Counter:
         status__in=(S.PENDING, S.UNAVAILABLE), updated_at__lt=cutoff
     )
     for payment in stale.order_by("pk")[:limit]:
-        intent = None
-        if payment.provider_id:
-            try:
-                intent = stripe_gateway.payment_intent_retrieve(intent_id=payment.provider_id)
-            except (PaymentUnavailable, InvalidRequest, PaymentError):
-                intent = None
-        if intent is not None and intent.status == "succeeded":
-            settled = _payment_advance(
-                payment.pk,
-                S.SUCCEEDED,
-                provider_status=intent.status,
-                provider_charge_id=intent.latest_charge,
-                failure_message="",
+        try:
+            payment = payment_refresh(payment_id=payment.pk)
+            message = (
+                "Interrupted before Stripe settled it; nothing was charged. "
+                "Charge again with the same key to resume."
             )
-        elif intent is not None and intent.decline_code:
-            settled = _payment_advance(
-                payment.pk,
-                S.DECLINED,
-                provider_status=intent.status,
-                decline_code=intent.decline_code,
-                failure_message=intent.failure_message[:300],
-            )
-        else:
-            if intent is None and payment.provider_id:
-                message = "Stripe unreachable; charge again with the same key."
-            else:
-                # Without a confirmation Stripe has taken no money.
-                message = (
-                    "Interrupted before Stripe settled it; nothing was charged. "
-                    "Charge again with the same key to resume."
-                )
-            settled = _payment_advance(payment.pk, S.UNAVAILABLE, failure_message=message)
-        counts[settled.status] += 1
+        except PaymentUnavailable:
+            message = "Stripe unreachable; charge again with the same key."
+        if payment.status in (S.PENDING, S.UNAVAILABLE):
+            payment = _payment_advance(payment.pk, S.UNAVAILABLE, failure_message=message)
+        counts[payment.status] += 1
     return counts
 
 

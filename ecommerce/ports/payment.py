@@ -71,7 +71,11 @@ class PaymentPort(Protocol):
         """Raises PaymentNotFound."""
 
     def find_by_idempotency_key(self, *, idempotency_key: str) -> PaymentData | None:
-        """The payment a charge with this key produced, if any."""
+        """The payment a charge with this key produced, if any.
+
+        A PENDING or UNAVAILABLE payment is first brought up to date from Stripe (read-only:
+        SUCCEEDED if Stripe charged it, DECLINED if it declined); one still open after that
+        took no money. Raises PaymentUnavailable if Stripe cannot be asked about an open one."""
 
     def webhook_apply(self, *, payload: bytes, signature: str) -> WebhookReceipt:
         """Verify a Stripe webhook (raw body, Stripe-Signature header) and reconcile the

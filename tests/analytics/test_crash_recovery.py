@@ -84,7 +84,7 @@ def test_killed_relay_and_consumer_lose_nothing_and_count_nothing_twice(kafka_to
         assert consumer.wait(30) == -signal.SIGKILL
         # the relay's batch is on the broker but not marked; the consumer's counted, not committed
         assert published("order") == 0
-        assert len(topic_messages(kafka.service_topic("order"))) == 20
+        assert 0 < len(topic_messages(kafka.service_topic("order"))) <= 20  # one batch
         counted_before_crash = processed()
         assert counted_before_crash > 0
         assert sum(committed_offsets(kafka.service_topic(s)) for s in kafka.SERVICES) == 0

@@ -120,3 +120,48 @@ def test_webhook_apply_answers_a_receipt(local_stripe):
     # then
     assert first == WebhookReceipt(event["id"], "payment_intent.succeeded", "STALE", False)
     assert again.duplicate is True
+
+
+def test_find_asks_stripe_about_a_charge_whose_answer_was_lost(local_stripe, settings):
+    # given: Stripe charged, the answer never arrived
+    port = resolver.payment()
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    key = new_key()
+    local_stripe.drop_next(after_executing=True, match="/confirm")
+    with pytest.raises(PaymentUnavailable):
+        _charge(port, idempotency_key=key)
+    confirmations = local_stripe.stats()["confirmations"]
+    # when: a compensating saga asks whether money was taken
+    found = port.find_by_idempotency_key(idempotency_key=key)
+    # then: yes, so it knows to refund; and nothing was charged again
+    assert found.status == "SUCCEEDED"
+    assert local_stripe.stats()["confirmations"] == confirmations
+
+
+def test_find_says_open_and_uncharged_when_stripe_never_confirmed(local_stripe, settings):
+    # given: the confirmation never reached Stripe
+    port = resolver.payment()
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    key, order_id = new_key(), new_order_id()
+    local_stripe.drop_next(match="/confirm")
+    with pytest.raises(PaymentUnavailable):
+        _charge(port, idempotency_key=key, order_id=order_id)
+    # when
+    found = port.find_by_idempotency_key(idempotency_key=key)
+    # then
+    assert found.status == "UNAVAILABLE"
+    assert local_stripe.stats()["charges_by_order"].get(str(order_id), 0) == 0
+
+
+def test_find_cannot_answer_for_an_open_payment_while_stripe_is_down(local_stripe, settings):
+    # given
+    port = resolver.payment()
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    key = new_key()
+    local_stripe.drop_next(after_executing=True, match="/confirm")
+    with pytest.raises(PaymentUnavailable):
+        _charge(port, idempotency_key=key)
+    local_stripe.stop()
+    # when / then: "unknown" is not "no money taken"
+    with pytest.raises(PaymentUnavailable):
+        port.find_by_idempotency_key(idempotency_key=key)

@@ -98,3 +98,23 @@ def test_replay_needs_a_target():
 
     with pytest.raises(CommandError):
         call_command("dlq", "replay")
+
+
+def test_a_command_is_retried_a_bounded_number_of_times_before_it_is_dead_lettered(start_worker):
+    # given: the cart service answers "unavailable" every time, and commands retry twice
+    worker = start_worker(
+        env={
+            "ECOMMERCE_FAILPOINTS": "task.cart.reserve_items=unavailable",
+            "COMMAND_MAX_RETRIES": "2",
+            "COMMAND_RETRY_BACKOFF_MAX": "1",
+        }
+    )
+    product = ProductFactory(stock=1)
+    _, client = shopper((product.pk, 1))
+    # when
+    order_id = checkout(client, "flaky-cart")
+    [letter] = _wait_for_dead_letters(1, timeout=30)
+    # then: three attempts, then the dead-letter queue; the order waits, unharmed
+    assert (letter.queue, letter.task) == ("cart", messages.CART_RESERVE_ITEMS)
+    assert worker.log().count("Retry in") == 2
+    assert Order.objects.get(pk=order_id).status == "PENDING"

@@ -1,12 +1,15 @@
 """Nothing needs a person to finish a saga: start-up recovery, the periodic sweep, the operator."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.admin.sites import site
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
+from django.utils import timezone
 
 from apps.cart.models import Cart, CartReservation
 from apps.order.admin import CheckoutSagaAdmin
-from apps.order.models import CheckoutSaga, Order
+from apps.order.models import CheckoutSaga, Order, SagaStep
 from apps.product.models import Product, StockHold
 from tests.factories import ProductFactory, UserFactory
 from tests.saga.conftest import purge_queues, wait_for_orders
@@ -88,3 +91,49 @@ def test_the_retry_action_drives_a_stalled_saga(start_worker, monkeypatch):
     # then
     [order] = wait_for_orders([order_id], workers=[worker])
     assert order.failure_reason == "out_of_stock"
+
+
+def test_a_saga_past_its_timeout_is_compensated(start_worker, monkeypatch):
+    # given: a saga that never started and is now older than its timeout
+    product = ProductFactory(stock=2)
+    user, client = shopper((product.pk, 1))
+    monkeypatch.setenv("ECOMMERCE_FAILPOINTS", "order.start_saga=error")
+    order_id = checkout(client, "too-old")
+    monkeypatch.delenv("ECOMMERCE_FAILPOINTS")
+    CheckoutSaga.objects.filter(order_id=order_id).update(
+        created_at=timezone.now() - timedelta(hours=1)
+    )
+    # when: a worker starts and resumes it
+    worker = start_worker(env={"SAGA_TIMEOUT_SECONDS": "60"})
+    # then
+    [order] = wait_for_orders([order_id], workers=[worker])
+    assert (order.status, order.failure_reason) == ("FAILED", "timeout")
+    assert Cart.objects.get(user_id=user.pk).reservation_key == ""
+    assert Product.objects.get(pk=product.pk).stock == 2
+
+
+def test_sagas_in_admin_filter_by_state_and_step_and_show_their_history(monkeypatch):
+    # given: a saga that has recorded its first step
+    product = ProductFactory(stock=1)
+    _, client = shopper((product.pk, 1))
+    monkeypatch.setenv("ECOMMERCE_FAILPOINTS", "order.start_saga=error")
+    order_id = checkout(client, "admin-view")
+    saga = CheckoutSaga.objects.get(order_id=order_id)
+    SagaStep.objects.create(
+        saga=saga, name="reserve_cart", started_at=timezone.now(), error="cart service slow"
+    )
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True, is_superuser=True))
+    # when
+    listing = staff.get(
+        "/admin/order/checkoutsaga/", {"state__exact": "RUNNING", "step__exact": "reserve_cart"}
+    )
+    other = staff.get("/admin/order/checkoutsaga/", {"state__exact": "FAILED"})
+    page = staff.get(f"/admin/order/checkoutsaga/{saga.pk}/change/")
+    # then
+    assert listing.status_code == 200
+    assert "1 checkout saga" in listing.content.decode()
+    assert "0 checkout sagas" in other.content.decode()
+    assert page.status_code == 200
+    assert "cart service slow" in page.content.decode()
+    assert "Force compensation" in listing.content.decode()

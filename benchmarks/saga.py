@@ -1,0 +1,343 @@
+"""Checkout saga benchmark: checkout-to-terminal latency and sagas per second, phase 0.
+
+Runs the real platform in services mode: gunicorn for the REST API, a Celery worker on
+RabbitMQ, PostgreSQL (a scratch database, every alias in its own schema, dropped afterwards),
+Redis, and the local Stripe-compatible server. Shoppers are client threads; each fills its cart,
+checks out through the API and waits for its order to end, then goes again. Concurrency is
+the number of shoppers, so the number of sagas in flight.
+
+Latency is measured by the order database itself: from the order's creation (the moment the
+checkout committed) to the saga's last recorded step. Throughput counts sagas that ended inside
+the measured window. The profile is the mean time of each step as the saga recorded it.
+
+    python -m benchmarks.saga [--seconds 10] [--levels 1,16,64] [--worker-concurrency 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from benchmarks.catalogue import free_port, scratch_database
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def process(command: list[str], env: dict[str, str], log: Path):
+    with open(log, "wb") as out:
+        child = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            yield child
+        finally:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+                try:
+                    child.wait(timeout=3)
+                except subprocess.TimeoutExpired:
+                    os.killpg(child.pid, signal.SIGKILL)
+                    child.wait()
+
+
+def wait_for(predicate, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not come up in {timeout}s")
+        time.sleep(0.1)
+
+
+def http_ok(port: int, path: str) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", path)
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def worker_answers(env: dict[str, str]) -> bool:
+    ping = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "ecommerce", "inspect", "ping", "-t", "1",
+         "-d", f"bench-{os.getpid()}@{socket.gethostname()}"],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    return ping.returncode == 0 and "pong" in ping.stdout
+
+
+class Api:
+    """One keep-alive HTTP connection per shopper."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+    def post(self, path: str, body: dict, **headers: str) -> tuple[int, dict]:
+        self.connection.request("POST", path, json.dumps(body), {**self.headers, **headers})
+        response = self.connection.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+
+
+@dataclass
+class Watcher:
+    """Polls the order database for orders that ended and wakes their shoppers."""
+
+    dsn: str
+    waiting: dict[int, threading.Event] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as connection:
+            while not self.stop.is_set():
+                with self.lock:
+                    ids = list(self.waiting)
+                if ids:
+                    rows = connection.execute(
+                        "SELECT id FROM \"order\".order_order WHERE id = ANY(%s) AND status <> 'PENDING'",
+                        [ids],
+                    ).fetchall()
+                    with self.lock:
+                        for (order_id,) in rows:
+                            self.waiting.pop(order_id).set()
+                time.sleep(0.002)
+
+    def expect(self, order_id: int) -> threading.Event:
+        event = threading.Event()
+        with self.lock:
+            self.waiting[order_id] = event
+        return event
+
+
+def shopper(
+    port: int, token: str, product_id: int, watcher: Watcher, until: float, placed: list
+) -> None:
+    api = Api(port, token)
+    serial = 0
+    while time.monotonic() < until:
+        serial += 1
+        status, _ = api.post("/api/cart/items", {"product_id": product_id, "quantity": 1})
+        if status != 201:
+            raise RuntimeError(f"cart add answered {status}")
+        status, body = api.post(
+            "/api/checkout",
+            {"payment_method": "pm_card_visa"},
+            **{"Idempotency-Key": f"{token[:8]}-{serial}-{time.monotonic_ns()}"},
+        )
+        if status != 201:
+            raise RuntimeError(f"checkout answered {status}: {body}")
+        done = watcher.expect(body["order_id"])
+        placed.append(body["order_id"])
+        if not done.wait(timeout=60):
+            raise RuntimeError(f"order {body['order_id']} did not end in 60s")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def measure(dsn: str, level: int, args, port: int, users: list[tuple[str, int]]) -> dict:
+    watcher = Watcher(dsn)
+    polling = threading.Thread(target=watcher.run, daemon=True)
+    polling.start()
+    placed: list[int] = []
+    window_start = time.monotonic() + args.warmup
+    until = window_start + args.seconds
+    threads = [
+        threading.Thread(target=shopper, args=(port, token, product, watcher, until, placed))
+        for token, product in users[:level]
+    ]
+    wall_start = time.time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    watcher.stop.set()
+    polling.join()
+    measured_from = wall_start + args.warmup
+    measured_to = measured_from + args.seconds
+    with psycopg.connect(dsn) as connection:
+        rows = connection.execute(
+            """
+            SELECT o.status, EXTRACT(EPOCH FROM o.created_at), EXTRACT(EPOCH FROM s.finished_at)
+            FROM "order".order_order o JOIN "order".order_checkoutsaga s ON s.order_id = o.id
+            WHERE o.id = ANY(%s)
+            """,
+            [placed],
+        ).fetchall()
+        steps = connection.execute(
+            """
+            SELECT st.name, AVG(EXTRACT(EPOCH FROM st.finished_at - st.started_at)) * 1000
+            FROM "order".order_sagastep st JOIN "order".order_checkoutsaga s ON s.id = st.saga_id
+            WHERE s.order_id = ANY(%s) AND EXTRACT(EPOCH FROM s.created_at) >= %s
+            GROUP BY st.name
+            UNION ALL
+            SELECT 'queued', AVG(EXTRACT(EPOCH FROM st.started_at - s.created_at)) * 1000
+            FROM "order".order_sagastep st JOIN "order".order_checkoutsaga s ON s.id = st.saga_id
+            WHERE s.order_id = ANY(%s) AND EXTRACT(EPOCH FROM s.created_at) >= %s
+              AND st.name = 'reserve_cart'
+            """,
+            [placed, measured_from, placed, measured_from],
+        ).fetchall()
+    in_window = [
+        (status, float(created), float(finished))
+        for status, created, finished in rows
+        if finished is not None and measured_from <= float(finished) <= measured_to
+    ]
+    latencies = [(finished - created) * 1000 for _, created, finished in in_window]
+    return {
+        "concurrency": level,
+        "sagas": len(in_window),
+        "failed": sum(1 for status, _, _ in in_window if status != "COMPLETED"),
+        "per_second": len(in_window) / args.seconds,
+        "p50": percentile(latencies, 50),
+        "p95": percentile(latencies, 95),
+        "p99": percentile(latencies, 99),
+        "steps": {name: float(ms) for name, ms in steps},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--seconds", type=float, default=10, help="measured, per level (default 10)"
+    )
+    parser.add_argument("--warmup", type=float, default=3, help="discarded, per level (default 3)")
+    parser.add_argument("--levels", default="1,16,64", help="shoppers in flight (default 1,16,64)")
+    parser.add_argument("--worker-concurrency", type=int, default=4, help="Celery processes")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
+    args = parser.parse_args()
+    levels = [int(n) for n in args.levels.split(",")]
+
+    postgres = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+    broker = os.environ.get("BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    workdir = Path(tempfile.mkdtemp(prefix="saga-bench-"))
+    with ExitStack() as stack:
+        database = stack.enter_context(scratch_database(postgres))
+        stripe_port, web_port = free_port(), free_port()
+        env = dict(
+            os.environ,
+            ECOMMERCE_MODE="services",
+            DJANGO_SETTINGS_MODULE="settings.services",
+            DATABASE_URL=database,
+            REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+            CACHE_KEY_PREFIX=f"sagabench{os.getpid()}",
+            CELERY_BROKER_URL=broker,
+            STRIPE_API_BASE=f"http://127.0.0.1:{stripe_port}",
+            STRIPE_SECRET_KEY="sk_test_bench",
+            KAFKA_BOOTSTRAP_SERVERS="",
+            LOG_LEVEL="WARNING",
+            PYTHONUNBUFFERED="1",
+        )
+        manage = [sys.executable, "manage.py"]
+        subprocess.run([*manage, "migrate_all", "-v0"], cwd=ROOT, env=env, check=True)
+        users = json.loads(
+            subprocess.run(
+                [*manage, "shell", "-c", SEED.format(users=max(levels))],
+                cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+            ).stdout.strip().splitlines()[-1]
+        )  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "celery", "-A", "ecommerce", "purge", "-f", "-Q", "order,cart"],
+            cwd=ROOT, env=env, check=True, capture_output=True,
+        )  # fmt: skip
+        stack.enter_context(
+            process(
+                [sys.executable, "-m", "stripe_local", "--port", str(stripe_port)],
+                env,
+                workdir / "stripe.log",
+            )
+        )
+        stack.enter_context(
+            process(
+                [
+                    sys.executable, "-m", "celery", "-A", "ecommerce", "worker", "-l", "WARNING",
+                    "-c", str(args.worker_concurrency), "--without-gossip", "--without-mingle",
+                    "-n", f"bench-{os.getpid()}@%h",
+                ],
+                env,
+                workdir / "worker.log",
+            )
+        )  # fmt: skip
+        stack.enter_context(
+            process(
+                [
+                    sys.executable, "-m", "gunicorn", "ecommerce.wsgi:application",
+                    "--bind", f"127.0.0.1:{web_port}", "--workers", str(args.web_workers),
+                    "--no-control-socket",
+                ],
+                env,
+                workdir / "web.log",
+            )
+        )  # fmt: skip
+        wait_for(lambda: http_ok(web_port, "/healthz"), "gunicorn")
+        wait_for(lambda: worker_answers(env), "the Celery worker")
+
+        print(
+            f"checkout saga, phase 0, services mode: {platform.node()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}; worker -c {args.worker_concurrency} (prefork), "
+            f"gunicorn --workers {args.web_workers}; {args.seconds:.0f}s measured per level "
+            f"after {args.warmup:.0f}s warm-up",
+            flush=True,
+        )
+        print(
+            f"{'concurrency':>11} {'sagas':>6} {'failed':>6} {'sagas/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+        )
+        results = []
+        for level in levels:
+            result = measure(database, level, args, web_port, users)
+            results.append(result)
+            print(
+                f"{level:>11} {result['sagas']:>6} {result['failed']:>6} {result['per_second']:>8.1f} "
+                f"{result['p50']:>8.1f} {result['p95']:>8.1f} {result['p99']:>8.1f}",
+                flush=True,
+            )
+        print(
+            "\nwhere the time goes, ms: queued = checkout committed -> first step started;"
+            " then each step's mean recorded duration"
+        )
+        names = ["queued", "reserve_cart", "hold_stock", "charge_payment", "commit"]
+        print(f"{'concurrency':>11} " + " ".join(f"{n:>15}" for n in names))
+        for result in results:
+            print(
+                f"{result['concurrency']:>11} "
+                + " ".join(f"{result['steps'].get(n, float('nan')):>15.1f}" for n in names)
+            )
+        print(f"\nlogs: {workdir}")
+
+
+SEED = """
+import json
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from apps.product.models import Product
+User = get_user_model()
+users = []
+for n in range({users}):
+    user = User.objects.create_user(username=f"shopper{{n}}", password="bench-password-1")
+    product = Product.objects.create(sku=f"BENCH-{{n}}", name=f"Bench item {{n}}", price=1000, stock=1_000_000)
+    users.append((Token.objects.create(user=user).key, product.pk))
+print(json.dumps(users))
+"""
+
+
+if __name__ == "__main__":
+    main()
