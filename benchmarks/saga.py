@@ -32,32 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
+
+from benchmarks.catalogue import free_port, scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def scratch_database(server: str):
-    name = f"ecommerce_saga_bench_{os.getpid()}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"{server}/{name}"
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 @contextmanager
@@ -211,8 +189,13 @@ def measure(dsn: str, level: int, args, port: int, users: list[tuple[str, int]])
             FROM "order".order_sagastep st JOIN "order".order_checkoutsaga s ON s.id = st.saga_id
             WHERE s.order_id = ANY(%s) AND EXTRACT(EPOCH FROM s.created_at) >= %s
             GROUP BY st.name
+            UNION ALL
+            SELECT 'queued', AVG(EXTRACT(EPOCH FROM st.started_at - s.created_at)) * 1000
+            FROM "order".order_sagastep st JOIN "order".order_checkoutsaga s ON s.id = st.saga_id
+            WHERE s.order_id = ANY(%s) AND EXTRACT(EPOCH FROM s.created_at) >= %s
+              AND st.name = 'reserve_cart'
             """,
-            [placed, measured_from],
+            [placed, measured_from, placed, measured_from],
         ).fetchall()
     in_window = [
         (status, float(created), float(finished))
@@ -327,8 +310,11 @@ def main() -> None:
                 f"{result['p50']:>8.1f} {result['p95']:>8.1f} {result['p99']:>8.1f}",
                 flush=True,
             )
-        print("\nwhere the time goes: mean duration of each recorded step, ms")
-        names = ["reserve_cart", "hold_stock", "charge_payment", "commit"]
+        print(
+            "\nwhere the time goes, ms: queued = checkout committed -> first step started;"
+            " then each step's mean recorded duration"
+        )
+        names = ["queued", "reserve_cart", "hold_stock", "charge_payment", "commit"]
         print(f"{'concurrency':>11} " + " ".join(f"{n:>15}" for n in names))
         for result in results:
             print(

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 from celery.worker.consumer import Consumer
 
 from ecommerce.queues import WORK_QUEUES
@@ -28,6 +29,20 @@ class DeadLetteringConsumer(Consumer):
 
 app = Celery("ecommerce")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Celery's Django fixup closes every database connection around every task (six aliases, so six
+# reconnects a task) unless reuse is allowed; then Django's own rule applies, as for a request:
+# a connection is closed when unusable or older than CONN_MAX_AGE.
+app.conf.CELERY_DB_REUSE_MAX = 2**31
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _recycle_connections(**kwargs) -> None:
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
 app.conf.worker_consumer = "ecommerce.celery:DeadLetteringConsumer"
 app.conf.task_queues = tuple(WORK_QUEUES.values())
 app.autodiscover_tasks()

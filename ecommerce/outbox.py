@@ -68,14 +68,18 @@ class OutboxEventBase(models.Model):
         }
 
 
+try:
+    from opentelemetry.propagate import inject as _inject_trace
+except ImportError:  # tracing is optional; without it events carry no trace context
+    _inject_trace = None
+
+
 def current_trace_context() -> dict[str, str]:
     """W3C trace context of the current span, when OpenTelemetry is installed and active."""
-    try:
-        from opentelemetry.propagate import inject
-    except ImportError:
+    if _inject_trace is None:
         return {}
     carrier: dict[str, str] = {}
-    inject(carrier)
+    _inject_trace(carrier)
     return carrier
 
 

@@ -46,6 +46,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_out": str(_broker / "out"),
     "processed_folder": str(_broker / "processed"),
     "store_processed": False,
+    # The filesystem transport polls; a tenth of a second keeps a demo checkout snappy.
+    "polling_interval": 0.1,
 }
 
 # Payments go to the local Stripe-compatible server that `make run` starts (phases/Procfile.*).

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from ecommerce import resolver
 from tests.factories import UserFactory
+from tests.fixtures.remote_phase import make_transactional, phase_services  # noqa: F401
 from tests.fixtures.stripe import local_stripe, stripe_server  # noqa: F401  (for every suite)
 
 
@@ -52,3 +53,8 @@ def client_for():
 @pytest.fixture
 def auth_api(user, client_for) -> APIClient:
     return client_for(user)
+
+
+def pytest_collection_modifyitems(config, items):
+    # PHASE=1..3: the same suites, with the apps as real services (tests/fixtures/remote_phase).
+    make_transactional(items)

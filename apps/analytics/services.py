@@ -26,6 +26,7 @@ from apps.analytics.models import (
     RevenueBucket,
     Shopper,
 )
+from ecommerce.failpoints import failpoint
 
 DB = "analytics"
 _REASON_LENGTH = 200
@@ -230,4 +231,5 @@ def events_record(*, events: Sequence[Event]) -> RecordOutcome:
                 )
                 for e in fresh
             )
+            failpoint("analytics.before_commit")
     return RecordOutcome(counted=len(fresh), duplicates=len(events) - len(fresh))

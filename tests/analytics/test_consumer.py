@@ -1,6 +1,7 @@
 """The analytics consumer against a real broker: exact counts, dead letters, resuming."""
 
 import json
+import time
 import uuid
 
 import pytest
@@ -8,6 +9,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from django.conf import settings
 from django.utils import timezone
 
+from apps.analytics.consumer import AnalyticsConsumer
 from apps.analytics.models import ProcessedEvent
 from apps.order.models import OutboxEvent as OrderOutbox
 from ecommerce import kafka
@@ -89,3 +91,32 @@ def test_the_consumer_resumes_from_its_committed_offsets(kafka_topics):
     # then: it read only what was new
     assert (second.messages, second.counted, second.duplicates) == (20, 20, 0)
     assert ProcessedEvent.objects.using("analytics").count() == 50
+
+
+# Transactional: after a failed batch the consumer closes its connection and opens a new one,
+# which a test transaction around it would not allow.
+@pytest.mark.django_db(databases="__all__", transaction=True)
+def test_a_batch_that_fails_to_commit_is_read_again_and_counted_once(kafka_topics, monkeypatch):
+    # given: events on the topic, and an analytics database whose commits fail for a while
+    _send(kafka.service_topic("order"), *(_envelope() for _ in range(40)))
+    monkeypatch.setenv("ECOMMERCE_FAILPOINTS", "analytics.before_commit=error")
+    consumer = AnalyticsConsumer()
+    rewinds = []
+    rewind = consumer._rewind
+
+    def counted_rewind(messages):
+        rewinds.append(len(messages))
+        rewind(messages)
+        if len(rewinds) == 2:
+            monkeypatch.delenv("ECOMMERCE_FAILPOINTS")  # the database is back
+
+    consumer._rewind = counted_rewind
+    deadline = time.monotonic() + 30
+    # when
+    stats = consumer.run(
+        should_stop=lambda: consumer.stats.messages >= 40 or time.monotonic() > deadline
+    )
+    # then: nothing was lost and nothing counted twice
+    assert len(rewinds) == 2
+    assert (stats.messages, stats.counted, stats.duplicates) == (40, 40, 0)
+    assert ProcessedEvent.objects.using("analytics").count() == 40

@@ -121,3 +121,18 @@ def test_a_refused_hold_emits_nothing():
     assert events() == []
     mug.refresh_from_db()
     assert mug.stock == 5
+
+
+def test_saving_through_the_service_tells_created_from_updated():
+    # given: a product built the way the admin's add form builds one
+    product = Product(sku="MUG-9", name="Mug", price=900, stock=3)
+    # when
+    services.product_save(product=product)
+    product.stock = 5
+    services.product_save(product=product)
+    # then
+    assert [(e.event_type, e.payload.get("delta")) for e in events()] == [
+        ("product.created", None),
+        ("product.updated", None),
+        ("product.stock_changed", 2),
+    ]
