@@ -282,6 +282,13 @@ def commit(saga: CheckoutSaga) -> Wait | None:
 
 
 def refund_payment(saga: CheckoutSaga) -> Wait | None:
+    """Give back whatever the charge took, including a charge whose answer was lost.
+
+    The payment port answers `find_by_idempotency_key` with Stripe's own view of an open
+    payment (it asks, never confirms): a charge that went through although its answer never
+    arrived is found SUCCEEDED and refunded; one Stripe never confirmed took nothing. While
+    Stripe cannot be asked, the step waits and tries again.
+    """
     step = step_start(saga, "refund_payment")
     try:
         payment_id = saga.payment_id
@@ -289,11 +296,8 @@ def refund_payment(saga: CheckoutSaga) -> Wait | None:
             payment_id is None
             and SagaStep.objects.filter(saga=saga, name="charge_payment").exists()
         ):
-            # The charge's outcome may never have been recorded (a crash, a timeout): ask.
             found = resolver.payment().find_by_idempotency_key(idempotency_key=saga.charge_key)
-            if found is not None and found.status == "PENDING":
-                return _retry_compensation(saga, step, "the charge's outcome is not known yet")
-            payment_id = found.id if found is not None and found.status == "SUCCEEDED" else None
+            payment_id = found.id if found is not None and found.status in REFUNDABLE else None
         if payment_id is None:
             step_succeeded(saga, "refund_payment", result={"refund": None})
             return CONTINUE
@@ -302,6 +306,9 @@ def refund_payment(saga: CheckoutSaga) -> Wait | None:
         return _retry_compensation(saga, step, exc.message)
     step_succeeded(saga, "refund_payment", result={"refund_id": refund.id, "amount": refund.amount})
     return CONTINUE
+
+
+REFUNDABLE = ("SUCCEEDED", "PARTIALLY_REFUNDED")
 
 
 def release_stock(saga: CheckoutSaga) -> Wait | None:

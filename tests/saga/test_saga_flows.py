@@ -129,3 +129,40 @@ def test_the_same_idempotency_key_twice_is_one_order_and_one_charge(start_worker
     assert Payment.objects.filter(order_id=first).count() == 1
     assert _charges(local_stripe, first) == 1
     assert Product.objects.get(pk=product.pk).stock == 4
+
+
+def test_a_charge_whose_answer_was_lost_is_settled_and_refunded(start_worker, local_stripe):
+    # given: Stripe takes the charge but the answer never arrives, and the saga gives up at once
+    worker = start_worker(env={"SAGA_STEP_MAX_ATTEMPTS": "1", "STRIPE_MAX_NETWORK_RETRIES": "0"})
+    local_stripe.drop_next(1, after_executing=True, match="confirm")
+    product = ProductFactory(stock=5, price=4200)
+    _, client = shopper((product.pk, 1))
+    refunds_before = local_stripe.stats()["refunds_created"]
+    # when
+    order_id = checkout(client, "lost-answer")
+    [order] = wait_for_orders([order_id], workers=[worker])
+    # then: the order failed, and the money Stripe did take went back
+    assert (order.status, order.failure_reason) == ("FAILED", "payment_unavailable")
+    assert _charges(local_stripe, order_id) == 1
+    assert local_stripe.stats()["refunds_created"] == refunds_before + 1
+    payment = Payment.objects.get(order_id=order_id)
+    assert (payment.status, payment.refunded_amount) == ("REFUNDED", 4200)
+    assert Product.objects.get(pk=product.pk).stock == 5
+
+
+def test_a_charge_stripe_never_received_is_not_refunded_nor_charged(start_worker, local_stripe):
+    # given: the confirmation never reaches Stripe, and the saga gives up at once
+    worker = start_worker(env={"SAGA_STEP_MAX_ATTEMPTS": "1", "STRIPE_MAX_NETWORK_RETRIES": "0"})
+    local_stripe.drop_next(1, after_executing=False, match="confirm")
+    product = ProductFactory(stock=5)
+    _, client = shopper((product.pk, 1))
+    refunds_before = local_stripe.stats()["refunds_created"]
+    # when
+    order_id = checkout(client, "never-received")
+    [order] = wait_for_orders([order_id], workers=[worker])
+    # then
+    assert (order.status, order.failure_reason) == ("FAILED", "payment_unavailable")
+    assert _charges(local_stripe, order_id) == 0
+    assert local_stripe.stats()["refunds_created"] == refunds_before
+    assert Payment.objects.get(order_id=order_id).status != "SUCCEEDED"
+    assert Product.objects.get(pk=product.pk).stock == 5
