@@ -37,7 +37,7 @@ lint: install $(BUF)
 	$(MAKE) --no-print-directory proto-lint
 
 bench: install
-	$(PY) -m benchmarks.catalogue
+	$(PY) -m benchmarks.catalogue $(BENCH_ARGS)
 
 clean:
 	rm -rf var $(VENV)

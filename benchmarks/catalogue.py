@@ -78,12 +78,13 @@ def scratch_database(server: str):
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int, log: Path):
+def gunicorn(env: dict[str, str], workers: int, threads: int, log: Path):
     port = free_port()
     command = [
         sys.executable, "-m", "gunicorn", "ecommerce.wsgi:application",
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
+        "--threads", str(threads),
         "--no-control-socket",
         "--error-logfile", str(log),
     ]  # fmt: skip
@@ -185,6 +186,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="seconds, discarded (default 2)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="per worker; more than 1 means gthread workers"
+    )
     parser.add_argument("--products", type=int, default=1000, help="extra seeded products")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -234,7 +238,9 @@ def main() -> None:
                         ("  floor through DRF APIView", "/bench/floor-drf", None),
                     ]
                 mode_env = env | {"CATALOGUE_CACHE_TIMEOUT": timeout}
-                with gunicorn(mode_env, args.workers, workdir / f"gunicorn-{mode}.log") as base:
+                with gunicorn(
+                    mode_env, args.workers, args.threads, workdir / f"gunicorn-{mode}.log"
+                ) as base:
                     for product_id in ids:  # every product read once: cached means cached
                         urllib.request.urlopen(f"{base}/api/products/{product_id}").close()
                     results += measure(base, targets, args)
@@ -249,7 +255,8 @@ def main() -> None:
     print()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"gunicorn {args.workers} sync workers; wrk 2 threads, {args.connections} connections, "
+        f"gunicorn {args.workers} workers x {args.threads} threads "
+        f"({'sync' if args.threads == 1 else 'gthread'}); wrk 2 threads, {args.connections} connections, "
         f"median of {args.rounds} interleaved {args.seconds}s runs after a {args.warmup}s warm-up; "
         f"{len(ids)} products, detail requests spread over all of them; "
         f"{time.monotonic() - started:.0f}s in all"

@@ -382,18 +382,23 @@ def saga_advance(*, order_id: int) -> Wait | Busy | None:
         return None
 
 
-def saga_reply(*, order_id: int, step: str, ok: bool, result: dict, error: str) -> None:
-    """Record what a service answered to a command; duplicates and late replies change nothing."""
+def saga_reply(*, order_id: int, step: str, ok: bool, result: dict, error: str) -> bool:
+    """Record what a service answered to a command; duplicates and late replies change nothing.
+
+    True if the saga can move on now. A failed release is not: the sweep sends it again later,
+    rather than the two services bouncing it back and forth at full speed.
+    """
     saga = CheckoutSaga.objects.select_related("order").filter(order_id=order_id).first()
     if saga is None or step not in ASYNC_STEPS:
         raise InvalidRequest(f"No saga step {step!r} for order {order_id}.")
     if ok:
         step_succeeded(saga, step, result=result)
-    elif step == "reserve_cart":
+        return True
+    if step == "reserve_cart":
         step_failed(saga, step, reason=error or "cart_error", error=error)
-    else:
-        # A release that fails stays STARTED; the sweep sends it again.
-        SagaStep.objects.filter(saga=saga, name=step).update(error=(error or "")[:500])
+        return True
+    SagaStep.objects.filter(saga=saga, name=step).update(error=(error or "")[:500])
+    return False
 
 
 def saga_force_compensation(*, order_id: int, reason: str = "cancelled") -> bool:

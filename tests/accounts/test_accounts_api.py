@@ -76,7 +76,7 @@ def test_a_bad_email_is_400(api, email):
     assert _users() == []
 
 
-@pytest.mark.parametrize("username", ["", "has space", "x" * 151, None])
+@pytest.mark.parametrize("username", ["", "has space", "x" * 151, None, "ada\x00", 42])
 def test_a_bad_username_is_400(api, username):
     # when
     response = api.post("/api/auth/register", GOOD | {"username": username}, format="json")
@@ -122,6 +122,22 @@ def test_wrong_credentials_are_400(api, credentials):
     error = _error(response, 400)
     assert error["code"] == "invalid_credentials"
     assert "token" not in response.json()
+
+
+@pytest.mark.parametrize("password", [12345678901234, 3.14159265358979, ["a-long-password"]])
+def test_a_password_that_is_not_a_json_string_is_400(api, password):
+    # when
+    response = api.post("/api/auth/register", GOOD | {"password": password}, format="json")
+    # then
+    assert set(_error(response, 400)["details"]) == {"password"}
+    assert _users() == []
+
+
+def test_a_nul_byte_in_the_credentials_is_400_not_500(api):
+    # when
+    response = api.post("/api/auth/token", {"username": "a\x00", "password": "p"}, format="json")
+    # then
+    assert "username" in _error(response, 400)["details"]
 
 
 def test_token_needs_both_fields(api):

@@ -193,3 +193,35 @@ def test_the_catalogue_is_public_even_with_a_bad_token(api):
     assert api.get("/api/products").status_code == 200
     assert api.get(f"/api/products/{product.pk}").status_code == 200
     assert api.get("/api/categories").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"search": "\x00"},
+        {"category": "tea\x00"},
+        {"ordering": "\x00"},
+        {"page": "1e9"},
+        {"page": "100001"},
+        {"page_size": "NaN"},
+        {"search": "x" * 101},
+        {"category": "c" * 121},
+    ],
+)
+def test_odd_query_strings_are_400_never_500(api, params):
+    # given
+    ProductFactory()
+    # when
+    response = api.get("/api/products", params)
+    # then
+    assert response.status_code == 400
+    assert _error(response)["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("path", ["/api/products/-1", "/api/products/abc", "/api/products/1.5"])
+def test_a_product_path_that_is_not_an_id_is_a_json_404(api, path):
+    # when
+    response = api.get(path)
+    # then
+    assert response.status_code == 404
+    assert _error(response)["code"] == "not_found"

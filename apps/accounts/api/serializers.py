@@ -1,10 +1,14 @@
+"""Shapes of sign-up and sign-in."""
+
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
+from ecommerce.api.fields import StrictCharField
+
 
 class RegisterInput(serializers.Serializer):
-    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
-    password = serializers.CharField(max_length=128, write_only=True)
+    username = StrictCharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    password = StrictCharField(max_length=128, write_only=True)
     email = serializers.EmailField(max_length=254)
 
 
@@ -15,8 +19,8 @@ class RegisterOutput(serializers.Serializer):
 
 
 class TokenInput(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, write_only=True)
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=128, write_only=True)
 
 
 class TokenOutput(serializers.Serializer):
