@@ -158,6 +158,9 @@ def run_phase(phase: str, databases: dict[str, str], args, workdir: Path) -> lis
             )
         )
         chosen = phases.parse(phase)
+        served = sorted(chosen.extracted | chosen.monolith_endpoints())
+        targets = {app: f"127.0.0.1:{free_port()}" for app in served}
+        env.update({f"{app.upper()}_GRPC_TARGET": t for app, t in targets.items()})
         # The monolith's worker takes the saga's queues the phase has not given to a service.
         monolith_queues = [q for q in ("order", "cart") if not chosen.is_remote(q)]
         if monolith_queues:
@@ -170,9 +173,6 @@ def run_phase(phase: str, databases: dict[str, str], args, workdir: Path) -> lis
                     env, workdir / f"worker{phase}.log",
                 )
             )  # fmt: skip
-        served = sorted(chosen.extracted | chosen.monolith_endpoints())
-        targets = {app: f"127.0.0.1:{free_port()}" for app in served}
-        env.update({f"{app.upper()}_GRPC_TARGET": t for app, t in targets.items()})
         for app in served:
             command = [*manage, "serve", app, "--grpc-port", targets[app].rsplit(":", 1)[1],
                        "--http-port", str(free_port())]  # fmt: skip
