@@ -56,7 +56,8 @@ class Command(BaseCommand):
         module = importlib.import_module(f"apps.{app}.grpc")
         grpc_port = options["grpc_port"]
         if grpc_port is None:
-            grpc_port = settings.GRPC_PORTS[app]
+            # Listen where the callers are told to call: the port of <APP>_GRPC_TARGET.
+            grpc_port = int(settings.GRPC_TARGETS[app].rsplit(":", 1)[1])
         http_port = options["http_port"]
         if http_port is None:
             http_port = settings.SERVICE_HTTP_PORTS[app]
