@@ -2,12 +2,13 @@
 
 Both phases run on identical storage, a scratch PostgreSQL database per alias (dropped
 afterwards), so the difference is the topology alone: in phase 0 the web process and one Celery
-worker do everything in-process; in phase 3 the edge calls `serve product|cart|order|payment`
-over gRPC and the saga runs in the order service's worker. Shoppers are client threads that fill
+worker do everything in-process; from phase 1 on, the edge calls each extracted app's `serve`
+process over gRPC (and the monolith serves the apps those services call), and by phase 3 the saga
+runs in the order service's worker. Shoppers are client threads that fill
 a cart, check out through the REST API and wait for their order to end, then go again.
 Latency is what a shopper waits: from sending POST /api/checkout to seeing the order finished.
 
-    python -m benchmarks.phases [--phases 0,3] [--seconds 10] [--levels 1,8]
+    python -m benchmarks.phases [--phases 0,1,2,3] [--seconds 10] [--levels 1,8]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+import phases
 from benchmarks.saga import SEED, Api, free_port, http_ok, percentile, process, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,7 +149,6 @@ def run_phase(phase: str, databases: dict[str, str], args, workdir: Path) -> lis
         cwd=ROOT, env=setup, check=True, capture_output=True,
     )  # fmt: skip
     env = dict(base, PHASE=phase)
-    targets = {}
     with ExitStack() as stack:
         stack.enter_context(
             process(
@@ -156,34 +157,38 @@ def run_phase(phase: str, databases: dict[str, str], args, workdir: Path) -> lis
                 workdir / f"stripe{phase}.log",
             )
         )
-        if phase == "0":
+        chosen = phases.parse(phase)
+        served = sorted(chosen.extracted | chosen.monolith_endpoints())
+        targets = {app: f"127.0.0.1:{free_port()}" for app in served}
+        env.update({f"{app.upper()}_GRPC_TARGET": t for app, t in targets.items()})
+        # The monolith's worker takes the saga's queues the phase has not given to a service.
+        monolith_queues = [q for q in ("order", "cart") if not chosen.is_remote(q)]
+        if monolith_queues:
             stack.enter_context(
                 process(
                     [sys.executable, "-m", "celery", "-A", "ecommerce", "worker", "-l", "WARNING",
+                     "-Q", ",".join([*monolith_queues, "celery"]),
                      "-c", str(args.worker_concurrency), "--without-gossip", "--without-mingle",
                      "-n", f"phasebench-{os.getpid()}@%h"],
-                    env, workdir / "worker0.log",
+                    env, workdir / f"worker{phase}.log",
                 )
             )  # fmt: skip
-        else:
-            targets = {app: f"127.0.0.1:{free_port()}" for app in SERVICES}
-            env.update({f"{app.upper()}_GRPC_TARGET": t for app, t in targets.items()})
-            for app in SERVICES:
-                command = [*manage, "serve", app, "--grpc-port", targets[app].rsplit(":", 1)[1],
-                           "--http-port", str(free_port())]  # fmt: skip
-                if app not in ("order", "cart"):
-                    command.append("--no-worker")
-                stack.enter_context(
-                    process(
-                        command,
-                        dict(
-                            env,
-                            ECOMMERCE_SERVES=app,
-                            SERVICE_WORKER_CONCURRENCY=str(args.worker_concurrency),
-                        ),
-                        workdir / f"serve-{app}.log",
-                    )
+        for app in served:
+            command = [*manage, "serve", app, "--grpc-port", targets[app].rsplit(":", 1)[1],
+                       "--http-port", str(free_port())]  # fmt: skip
+            if not (chosen.is_remote(app) and app in ("order", "cart")):
+                command.append("--no-worker")
+            stack.enter_context(
+                process(
+                    command,
+                    dict(
+                        env,
+                        ECOMMERCE_SERVES=app,
+                        SERVICE_WORKER_CONCURRENCY=str(args.worker_concurrency),
+                    ),
+                    workdir / f"serve{phase}-{app}.log",
                 )
+            )
         stack.enter_context(
             process(
                 [sys.executable, "-m", "gunicorn", "ecommerce.wsgi:application", "--bind",
@@ -268,7 +273,7 @@ def measure(level: int, port: int, users, order_dsn: str, args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--phases", default="0,3")
+    parser.add_argument("--phases", default="0,1,2,3")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--levels", default="1,8")
