@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from apps.order import events
@@ -65,17 +65,29 @@ def _locked(saga_id: int) -> CheckoutSaga:
     return CheckoutSaga.objects.select_for_update().select_related("order").get(pk=saga_id)
 
 
+# One statement records an attempt: the first inserts the step, a retry counts one more.
+_STEP_ATTEMPT = f"""
+    INSERT INTO {SagaStep._meta.db_table}
+        (saga_id, name, status, attempts, started_at, error, result)
+    VALUES (%s, %s, 'STARTED', 1, %s, '', '{{}}')
+    ON CONFLICT (saga_id, name) DO UPDATE SET attempts = {SagaStep._meta.db_table}.attempts + 1
+        WHERE {SagaStep._meta.db_table}.status = 'STARTED'
+    RETURNING id, attempts
+"""
+
+
 def step_start(saga: CheckoutSaga, name: str) -> SagaStep:
-    """Record an attempt of `name` (committed before anything is sent)."""
-    with transaction.atomic(using=DB):
-        step, _ = SagaStep.objects.select_for_update().get_or_create(
-            saga=saga, name=name, defaults={"started_at": timezone.now()}
-        )
-        if step.status == SagaStep.Status.STARTED:
-            step.attempts += 1
-            step.save(update_fields=["attempts"])
-        # A saga that is being worked on is not stuck: the sweep leaves it alone.
-        CheckoutSaga.objects.filter(pk=saga.pk).update(updated_at=timezone.now())
+    """Record an attempt of `name`, committed before anything is sent."""
+    with connections[DB].cursor() as cursor:
+        cursor.execute(_STEP_ATTEMPT, [saga.pk, name, timezone.now()])
+        row = cursor.fetchone()
+    if row is None:  # already ended: a late duplicate; nothing to count
+        step = SagaStep.objects.get(saga=saga, name=name)
+    else:
+        step = SagaStep(pk=row[0], saga=saga, name=name, attempts=row[1], status="STARTED")
+        if step.attempts > 1:
+            # A saga that is being retried is not stuck: the sweep leaves it alone.
+            CheckoutSaga.objects.filter(pk=saga.pk).update(updated_at=timezone.now())
     failpoint(f"saga.started.{name}")
     return step
 
@@ -128,6 +140,14 @@ def step_failed(saga: CheckoutSaga, name: str, *, reason: str, error: str = "") 
 def _take_reservation(order: Order, reservation: dict) -> None:
     """The reserved lines are what is sold: they replace the lines peeked at checkout."""
     items = reservation.get("items") or []
+    wanted = [(i["product_id"], i["sku"], i["name"], i["quantity"], i["unit_price"]) for i in items]
+    held = list(
+        order.lines.order_by("product_id").values_list(
+            "product_id", "sku", "name", "quantity", "unit_price"
+        )
+    )
+    if sorted(wanted) == held and reservation.get("currency", order.currency) == order.currency:
+        return  # the cart did not change between checkout and reservation
     order.lines.all().delete()
     OrderLine.objects.bulk_create(
         OrderLine(
