@@ -10,6 +10,7 @@ from apps.order.models import Order
 from ecommerce.celery import app
 from ecommerce.messaging import declare_topology
 from ecommerce.queues import DEAD_QUEUES, WORK_QUEUES
+from tests.fixtures.remote_phase import pass_env_to_services, restore_services
 from tests.fixtures.worker import Worker
 
 
@@ -33,8 +34,12 @@ def start_worker(tmp_path, clean_broker, local_stripe):
     """Start real `celery worker` processes, pointed at the local Stripe-compatible server;
     every one still running is stopped at the end."""
     started: list[Worker] = []
+    reconfigured: list = []
 
     def start(**options) -> Worker:
+        # In a remote phase, settings meant for the code the worker would run in-process go to
+        # the service that runs that code now (tests/fixtures/remote_phase.py).
+        reconfigured.extend(pass_env_to_services(options.get("env") or {}))
         worker = Worker(tmp_path, **options)
         started.append(worker)
         return worker.wait_ready()
@@ -42,6 +47,7 @@ def start_worker(tmp_path, clean_broker, local_stripe):
     yield start
     for worker in started:
         worker.stop()
+    restore_services(reconfigured)
 
 
 def wait_for_orders(order_ids, *, timeout: float = 60, workers=()) -> list[Order]:
