@@ -88,3 +88,11 @@ test-parity: install
 .PHONY: bench-saga
 bench-saga: install
 	$(PY) -m benchmarks.saga
+
+# Phases: one port call in-process, over our gRPC adapter and over bare grpcio (the floor), then
+# checkout latency and throughput in phase 0 and phase 3.
+.PHONY: bench-phases
+bench-phases: install
+	$(PY) -m benchmarks.grpc_call $(BENCH_GRPC_ARGS)
+	@echo
+	$(PY) -m benchmarks.phases $(BENCH_PHASES_ARGS)

@@ -95,14 +95,19 @@ def _product(product_id: int, cls):
     )
 
 
-def timed(call, calls: int) -> list[float]:
+def timed(calls_by_name: dict, calls: int) -> dict[str, list[float]]:
+    """Round-robin: one call of each kind in turn, so load from other work on the machine falls
+    on every kind alike instead of on whichever happened to run at that moment."""
     for _ in range(min(300, calls // 5)):
-        call()
-    samples = []
+        for call in calls_by_name.values():
+            call()
+    samples: dict[str, list[float]] = {name: [] for name in calls_by_name}
+    clock = time.perf_counter
     for _ in range(calls):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1e6)
+        for name, call in calls_by_name.items():
+            started = clock()
+            call()
+            samples[name].append((clock() - started) * 1e6)
     return samples
 
 
@@ -159,7 +164,11 @@ def run(calls: int) -> None:
         )
         os.environ.update(env)
         subprocess.run(
-            [sys.executable, "manage.py", "migrate_all", "-v0"], cwd=ROOT, env=env, check=True
+            [sys.executable, "manage.py", "migrate_all", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         import django
 
@@ -236,13 +245,14 @@ def run(calls: int) -> None:
         print(
             f"ProductPort.get, one product ({len(reply)}-byte response); {platform.node()}, "
             f"{os.cpu_count()} cores, Python {platform.python_version()}, grpcio "
-            f"{grpc.__version__}; {calls} sequential calls each after warm-up; other work may "
+            f"{grpc.__version__}; {calls} calls of each kind, round-robin, after warm-up; other work may "
             "have been running on this machine"
         )
         print(f"{'':46} {'p50 µs':>8} {'p99 µs':>8} {'mean µs':>8} {'calls/s':>8}")
         results = {}
-        for name, call in rows:
-            p50, p99, mean, rate = summary(timed(call, calls))
+        samples = timed(dict(rows), calls)
+        for name, _ in rows:
+            p50, p99, mean, rate = summary(samples[name])
             results[name] = p50
             print(f"{name:46} {p50:>8.0f} {p99:>8.0f} {mean:>8.0f} {rate:>8.0f}")
         floor = results[rows[1][0]]

@@ -269,7 +269,7 @@ def main() -> None:
         stack.enter_context(
             process(
                 [
-                    sys.executable, "-m", "celery", "-A", "ecommerce", "worker", "-l", "WARNING",
+                    sys.executable, "-m", "celery", "-A", "ecommerce", "worker", "-l", os.environ.get("BENCH_WORKER_LOG_LEVEL", "WARNING"),
                     "-c", str(args.worker_concurrency), "--without-gossip", "--without-mingle",
                     "-n", f"bench-{os.getpid()}@%h",
                 ],

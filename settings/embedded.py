@@ -38,13 +38,15 @@ CACHES = {
 }
 
 _broker = VAR_DIR / "broker"
-for sub in ("out", "processed"):
+for sub in ("out", "processed", "control"):
     (_broker / sub).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_URL = "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": str(_broker / "out"),
     "data_folder_out": str(_broker / "out"),
     "processed_folder": str(_broker / "processed"),
+    # Remote-control (pidbox) messages, which would otherwise land in ./control.
+    "control_folder": str(_broker / "control"),
     "store_processed": False,
     # The filesystem transport polls; a tenth of a second keeps a demo checkout snappy.
     "polling_interval": 0.1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from ecommerce import resolver
-from ecommerce.errors import DomainError, InvalidRequest, ServiceUnavailable
+from ecommerce.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
 from ecommerce.failpoints import failpoint
 from ecommerce.messaging import CommandTask, require_id, send_command
 from ecommerce.ports import messages
@@ -78,6 +78,10 @@ def release_items(*, order_id: int, user_id: int, reservation_key: str) -> None:
         )
     except (InvalidRequest, ServiceUnavailable):
         raise
+    except Conflict:
+        # Committed: the checkout's lines already left the cart; there is nothing to give back.
+        _reply(order_id, "release_cart", ok=True, result={"status": "COMMITTED"})
+        return
     except DomainError as exc:
         _reply(order_id, "release_cart", ok=False, error=exc.code)
         return

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from apps.order import events
@@ -65,17 +65,29 @@ def _locked(saga_id: int) -> CheckoutSaga:
     return CheckoutSaga.objects.select_for_update().select_related("order").get(pk=saga_id)
 
 
+# One statement records an attempt: the first inserts the step, a retry counts one more.
+_STEP_ATTEMPT = f"""
+    INSERT INTO {SagaStep._meta.db_table}
+        (saga_id, name, status, attempts, started_at, error, result)
+    VALUES (%s, %s, 'STARTED', 1, %s, '', '{{}}')
+    ON CONFLICT (saga_id, name) DO UPDATE SET attempts = {SagaStep._meta.db_table}.attempts + 1
+        WHERE {SagaStep._meta.db_table}.status = 'STARTED'
+    RETURNING id, attempts
+"""
+
+
 def step_start(saga: CheckoutSaga, name: str) -> SagaStep:
-    """Record an attempt of `name` (committed before anything is sent)."""
-    with transaction.atomic(using=DB):
-        step, _ = SagaStep.objects.select_for_update().get_or_create(
-            saga=saga, name=name, defaults={"started_at": timezone.now()}
-        )
-        if step.status == SagaStep.Status.STARTED:
-            step.attempts += 1
-            step.save(update_fields=["attempts"])
-        # A saga that is being worked on is not stuck: the sweep leaves it alone.
-        CheckoutSaga.objects.filter(pk=saga.pk).update(updated_at=timezone.now())
+    """Record an attempt of `name`, committed before anything is sent."""
+    with connections[DB].cursor() as cursor:
+        cursor.execute(_STEP_ATTEMPT, [saga.pk, name, timezone.now()])
+        row = cursor.fetchone()
+    if row is None:  # already ended: a late duplicate; nothing to count
+        step = SagaStep.objects.get(saga=saga, name=name)
+    else:
+        step = SagaStep(pk=row[0], saga=saga, name=name, attempts=row[1], status="STARTED")
+        if step.attempts > 1:
+            # A saga that is being retried is not stuck: the sweep leaves it alone.
+            CheckoutSaga.objects.filter(pk=saga.pk).update(updated_at=timezone.now())
     failpoint(f"saga.started.{name}")
     return step
 
@@ -128,6 +140,14 @@ def step_failed(saga: CheckoutSaga, name: str, *, reason: str, error: str = "") 
 def _take_reservation(order: Order, reservation: dict) -> None:
     """The reserved lines are what is sold: they replace the lines peeked at checkout."""
     items = reservation.get("items") or []
+    wanted = [(i["product_id"], i["sku"], i["name"], i["quantity"], i["unit_price"]) for i in items]
+    held = list(
+        order.lines.order_by("product_id").values_list(
+            "product_id", "sku", "name", "quantity", "unit_price"
+        )
+    )
+    if sorted(wanted) == held and reservation.get("currency", order.currency) == order.currency:
+        return  # the cart did not change between checkout and reservation
     order.lines.all().delete()
     OrderLine.objects.bulk_create(
         OrderLine(
@@ -382,18 +402,23 @@ def saga_advance(*, order_id: int) -> Wait | Busy | None:
         return None
 
 
-def saga_reply(*, order_id: int, step: str, ok: bool, result: dict, error: str) -> None:
-    """Record what a service answered to a command; duplicates and late replies change nothing."""
+def saga_reply(*, order_id: int, step: str, ok: bool, result: dict, error: str) -> bool:
+    """Record what a service answered to a command; duplicates and late replies change nothing.
+
+    True if the saga can move on now. A failed release is not: the sweep sends it again later,
+    rather than the two services bouncing it back and forth at full speed.
+    """
     saga = CheckoutSaga.objects.select_related("order").filter(order_id=order_id).first()
     if saga is None or step not in ASYNC_STEPS:
         raise InvalidRequest(f"No saga step {step!r} for order {order_id}.")
     if ok:
         step_succeeded(saga, step, result=result)
-    elif step == "reserve_cart":
+        return True
+    if step == "reserve_cart":
         step_failed(saga, step, reason=error or "cart_error", error=error)
-    else:
-        # A release that fails stays STARTED; the sweep sends it again.
-        SagaStep.objects.filter(saga=saga, name=step).update(error=(error or "")[:500])
+        return True
+    SagaStep.objects.filter(saga=saga, name=step).update(error=(error or "")[:500])
+    return False
 
 
 def saga_force_compensation(*, order_id: int, reason: str = "cancelled") -> bool:

@@ -43,14 +43,15 @@ def saga_reply(
 ) -> None:
     failpoint(f"task.{messages.SAGA_REPLY}")
     order_id = require_id(order_id, "order_id")
-    checkout_saga.saga_reply(
+    moved = checkout_saga.saga_reply(
         order_id=order_id,
         step=str(step),
         ok=ok is True,
         result=result or {},
         error=str(error or ""),
     )
-    _drive(order_id)
+    if moved:
+        _drive(order_id)
 
 
 @shared_task(name=messages.SAGA_SWEEP, base=CommandTask)

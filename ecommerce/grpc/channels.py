@@ -10,13 +10,19 @@ from __future__ import annotations
 import random
 import threading
 import time
+from importlib import import_module
 from typing import Any
 
 import grpc
 from django.conf import settings
 
 from ecommerce.grpc import errors
-from ecommerce.grpc.interceptors import CLIENT_RETRIES, ClientInterceptor, split_method
+from ecommerce.grpc.interceptors import (
+    CLIENT_HANDLED,
+    CLIENT_RETRIES,
+    observe,
+    outgoing_metadata,
+)
 
 CHANNEL_OPTIONS = (
     # Reconnect quickly once a service is back, instead of grpc's default of up to two minutes.
@@ -44,8 +50,7 @@ def channel_for(service: str) -> grpc.Channel:
         with _lock:
             channel = _channels.get(target)
             if channel is None:
-                raw = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
-                channel = grpc.intercept_channel(raw, ClientInterceptor(settings.SERVICE_TOKEN))
+                channel = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
                 _channels[target] = channel
     return channel
 
@@ -65,30 +70,46 @@ class GrpcClient:
 
     def __init__(self) -> None:
         self._stub = self.stub_class(channel_for(self.service))
+        # The full service name the server's metrics use too, e.g. "product.v1.ProductService".
+        messages = import_module(self.stub_class.__module__.removesuffix("_grpc"))
+        (described,) = messages.DESCRIPTOR.services_by_name.values()
+        self._service_name = described.full_name
+        self._token = settings.SERVICE_TOKEN
+        self._deadline = settings.GRPC_DEADLINE_SECONDS
+        self._attempts = settings.GRPC_RETRY_ATTEMPTS
+        self._backoff = settings.GRPC_RETRY_BACKOFF_SECONDS
 
     def call(
         self, method: str, request: Any, *, idempotent: bool, timeout: float | None = None
     ) -> Any:
         rpc = getattr(self._stub, method)
-        budget = timeout if timeout is not None else settings.GRPC_DEADLINE_SECONDS
-        deadline = time.monotonic() + budget
-        attempts = settings.GRPC_RETRY_ATTEMPTS if idempotent else 1
-        backoff = settings.GRPC_RETRY_BACKOFF_SECONDS
+        service = self._service_name
+        deadline = time.monotonic() + (timeout if timeout is not None else self._deadline)
+        attempts = self._attempts if idempotent else 1
         for attempt in range(1, attempts + 1):
-            remaining = deadline - time.monotonic()
+            started = time.perf_counter()
             try:
-                return rpc(request, timeout=max(remaining, 0.001))
+                response = rpc(
+                    request,
+                    timeout=max(deadline - time.monotonic(), 0.001),
+                    metadata=outgoing_metadata(self._token),
+                )
             except grpc.RpcError as exc:
+                status = exc.code()
+                observe(CLIENT_HANDLED, service, method, status.name, time.perf_counter() - started)
                 retry = (
                     attempt < attempts
-                    and exc.code() is grpc.StatusCode.UNAVAILABLE
+                    and status is grpc.StatusCode.UNAVAILABLE
                     and errors.domain_code(exc) is None
                 )
-                pause = backoff * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+                pause = self._backoff * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
                 if not retry or time.monotonic() + pause >= deadline:
                     raise errors.domain_error(exc, service=self.service) from None
-                CLIENT_RETRIES.labels(*split_method(f"/{self.service}/{method}")).inc()
+                CLIENT_RETRIES.labels(service, method).inc()
                 time.sleep(pause)
+            else:
+                observe(CLIENT_HANDLED, service, method, "OK", time.perf_counter() - started)
+                return response
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def close(self) -> None:

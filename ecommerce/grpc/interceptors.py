@@ -1,7 +1,9 @@
-"""The interceptors every call passes through: service token, trace context, metrics, errors.
+"""What every call carries and records: service token, trace context, metrics, errors.
 
-One interceptor per side rather than a chain: each layer costs a Python frame per call, and the
-adapter has to stay close to a bare grpcio call.
+The server side is one interceptor. The client side is `outgoing_metadata` plus `observe`,
+applied by `GrpcClient.call` itself: grpcio's client-interceptor machinery wraps every call in
+extra Python objects, and the adapter has to stay close to a bare grpcio call.
+`ClientInterceptor` applies the same to any other channel.
 """
 
 from __future__ import annotations
@@ -46,6 +48,22 @@ def split_method(full: str) -> tuple[str, str]:
     return service.lstrip("/"), method
 
 
+def outgoing_metadata(token: str) -> tuple[tuple[str, str], ...]:
+    return ((TOKEN_KEY, token), (trace.TRACEPARENT, trace.outgoing()))
+
+
+_observers: dict[tuple, object] = {}
+
+
+def observe(histogram: Histogram, service: str, method: str, code: str, seconds: float) -> None:
+    """`histogram.labels(...).observe(...)` with the labelled child looked up once per key."""
+    key = (histogram, service, method, code)
+    child = _observers.get(key)
+    if child is None:
+        child = _observers.setdefault(key, histogram.labels(service, method, code))
+    child.observe(seconds)
+
+
 class _ClientCallDetails(grpc.ClientCallDetails):
     def __init__(self, details: grpc.ClientCallDetails, metadata: list) -> None:
         self.method = details.method
@@ -63,16 +81,12 @@ class ClientInterceptor(grpc.UnaryUnaryClientInterceptor):
         self._token = token
 
     def intercept_unary_unary(self, continuation, client_call_details, request):
-        metadata = list(client_call_details.metadata or ())
-        metadata.append((TOKEN_KEY, self._token))
-        metadata.append((trace.TRACEPARENT, trace.outgoing()))
+        metadata = [*(client_call_details.metadata or ()), *outgoing_metadata(self._token)]
         started = time.perf_counter()
         outcome = continuation(_ClientCallDetails(client_call_details, metadata), request)
         # A blocking call has finished here, so code() does not wait.
         service, method = split_method(client_call_details.method)
-        CLIENT_HANDLED.labels(service, method, outcome.code().name).observe(
-            time.perf_counter() - started
-        )
+        observe(CLIENT_HANDLED, service, method, outcome.code().name, time.perf_counter() - started)
         return outcome
 
 
@@ -81,17 +95,23 @@ class ServerInterceptor(grpc.ServerInterceptor):
 
     def __init__(self, token: str) -> None:
         self._token = token.encode()
+        # grpcio asks for the handler on every call; wrapping it once per method is enough.
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     def intercept_service(self, continuation, handler_call_details):
-        handler = continuation(handler_call_details)
         method = handler_call_details.method
+        wrapped = self._wrapped.get(method)
+        if wrapped is not None:
+            return wrapped
+        handler = continuation(handler_call_details)
         if handler is None or handler.unary_unary is None or method.startswith(OPEN_PREFIXES):
             return handler
-        return grpc.unary_unary_rpc_method_handler(
+        wrapped = grpc.unary_unary_rpc_method_handler(
             self._wrap(handler.unary_unary, method),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+        return self._wrapped.setdefault(method, wrapped)
 
     def _wrap(self, behaviour: Callable, full_method: str) -> Callable:
         service, method = split_method(full_method)
@@ -124,8 +144,6 @@ class ServerInterceptor(grpc.ServerInterceptor):
                     close_old_connections()
             finally:
                 trace.leave(context_token)
-                SERVER_HANDLED.labels(service, method, code.name).observe(
-                    time.perf_counter() - started
-                )
+                observe(SERVER_HANDLED, service, method, code.name, time.perf_counter() - started)
 
         return handle

@@ -7,6 +7,7 @@ import time
 
 import pytest
 import stripe
+from django.test import Client
 
 from apps.payment import services
 from apps.payment.models import OutboxEvent, Payment, StripeEvent
@@ -90,6 +91,22 @@ def test_a_badly_signed_event_is_rejected_and_changes_nothing(api, local_stripe,
     assert payment.status == Payment.Status.UNAVAILABLE
     assert not StripeEvent.objects.exists()
     assert not OutboxEvent.objects.filter(event_type="payment.succeeded").exists()
+
+
+def test_the_endpoint_needs_no_login_and_no_csrf_token(local_stripe, settings):
+    # given: a browser-like client that enforces CSRF, with no session and no token
+    payment = _unsettled_payment(local_stripe, settings)
+    payload, signature = local_stripe.signed_event(
+        _event(local_stripe, payment, "payment_intent.succeeded")
+    )
+    client = Client(enforce_csrf_checks=True)
+    # when
+    response = client.post(
+        URL, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    )
+    # then
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "APPLIED"
 
 
 def test_a_body_that_is_no_event_is_a_400(api, local_stripe):

@@ -95,6 +95,9 @@ for alias in ("default", "product", "cart"):
         result[alias] = "ok"
     except (ConnectionDoesNotExist, ImproperlyConfigured) as exc:
         result[alias] = type(exc).__name__
+import ecommerce.urls
+from django.contrib import admin
+result["cart_admin"] = any(m._meta.app_label == "cart" for m in admin.site._registry)
 print(json.dumps(result))
 """
 
@@ -102,10 +105,23 @@ print(json.dumps(result))
 @pytest.mark.parametrize(
     ("serves", "expected"),
     [
-        ("", {"default": "ok", "product": "ok", "cart": "ConnectionDoesNotExist"}),
+        (
+            "",
+            {
+                "default": "ok",
+                "product": "ok",
+                "cart": "ConnectionDoesNotExist",
+                "cart_admin": False,
+            },
+        ),
         (
             "cart",
-            {"default": "ImproperlyConfigured", "product": "ConnectionDoesNotExist", "cart": "ok"},
+            {
+                "default": "ImproperlyConfigured",
+                "product": "ConnectionDoesNotExist",
+                "cart": "ok",
+                "cart_admin": True,
+            },
         ),
     ],
     ids=["edge", "cart-service"],

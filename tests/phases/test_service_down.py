@@ -7,7 +7,10 @@ import time
 
 import pytest
 
+from apps.order.models import Order, SagaStep
 from tests.factories import ProductFactory
+from tests.fixtures.broker import purge_queues
+from tests.fixtures.worker import Worker
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
@@ -62,3 +65,62 @@ def test_phase_2_the_catalogue_serves_what_it_cached_while_the_product_service_i
     # then
     assert api.get(f"/api/products/{unlisted.pk}").json()["id"] == unlisted.pk
     assert listed.pk in [p["id"] for p in cached.json()["results"]]
+
+
+def test_a_checkout_in_flight_waits_for_the_product_service_and_completes_when_it_returns(
+    phase, start_service, auth_api, local_stripe, tmp_path
+):
+    # given: phase 2, a filled cart, the saga's worker running, and then the catalogue down
+    phase("2")
+    product = ProductFactory(stock=5, price=900)
+    catalogue = start_service("product", phase="2")
+    cart = start_service("cart", phase="2", targets={"product": catalogue.address})
+    line = {"product_id": product.pk, "quantity": 2}
+    assert auth_api.post("/api/cart/items", line, format="json").status_code == 201
+    purge_queues()
+    worker = Worker(
+        tmp_path,
+        env={
+            "PHASE": "2",
+            "PRODUCT_GRPC_TARGET": catalogue.address,
+            "CART_GRPC_TARGET": cart.address,
+        },
+    ).wait_ready()
+    try:
+        catalogue.stop()
+        # when: a checkout starts while the catalogue is down
+        response = auth_api.post(
+            "/api/checkout",
+            {"payment_method": "pm_card_visa"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="while-down",
+        )
+        assert response.status_code == 201
+        order_id = response.json()["order_id"]
+        # then: the saga keeps retrying the stock hold, the order waits
+        _wait(
+            lambda: SagaStep.objects.filter(
+                saga__order_id=order_id, name="hold_stock", attempts__gte=2
+            ).exists(),
+            "a retried stock hold",
+            worker,
+        )
+        assert Order.objects.get(pk=order_id).status == "PENDING"
+        # when: the catalogue comes back
+        catalogue.start()
+        # then: the same checkout completes, stock taken once
+        _wait(lambda: Order.objects.get(pk=order_id).status != "PENDING", "the order", worker)
+        assert Order.objects.get(pk=order_id).status == "COMPLETED"
+        product.refresh_from_db()
+        assert product.stock == 3
+    finally:
+        worker.stop()
+        purge_queues()
+
+
+def _wait(predicate, what: str, worker: Worker, timeout: float = 45) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} after {timeout}s:\n{worker.log()}")
+        time.sleep(0.1)

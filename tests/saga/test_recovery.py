@@ -11,6 +11,7 @@ from apps.cart.models import Cart, CartReservation
 from apps.order.admin import CheckoutSagaAdmin
 from apps.order.models import CheckoutSaga, Order, SagaStep
 from apps.product.models import Product, StockHold
+from ecommerce import resolver
 from tests.factories import ProductFactory, UserFactory
 from tests.saga.conftest import purge_queues, wait_for_orders
 from tests.saga.flows import checkout, shopper
@@ -137,3 +138,27 @@ def test_sagas_in_admin_filter_by_state_and_step_and_show_their_history(monkeypa
     assert page.status_code == 200
     assert "cart service slow" in page.content.decode()
     assert "Force compensation" in listing.content.decode()
+
+
+def test_compensation_ends_even_when_the_cart_was_already_committed(start_worker):
+    # given: a saga stopped after the cart committed its lines, then force-compensated
+    product = ProductFactory(stock=3)
+    user, client = shopper((product.pk, 1))
+    order_id = checkout(client, "committed-cart")
+    purge_queues()
+    key = f"order-{order_id}"
+    resolver.cart().reserve(user_id=user.pk, reservation_key=key)
+    resolver.cart().commit(reservation_key=key)
+    admin = CheckoutSagaAdmin(CheckoutSaga, site)
+    admin.force_compensation(_admin_request(), CheckoutSaga.objects.filter(order_id=order_id))
+    # when
+    worker = start_worker()
+    # then: the release finds nothing to give back, and the saga ends instead of looping
+    [order] = wait_for_orders([order_id], workers=[worker])
+    assert (order.status, order.failure_reason) == ("FAILED", "cancelled_by_operator")
+    release = SagaStep.objects.get(saga__order_id=order_id, name="release_cart")
+    assert (release.status, release.attempts, release.result) == (
+        "SUCCEEDED",
+        1,
+        {"status": "COMMITTED"},
+    )
