@@ -5,7 +5,7 @@ scratch database that is dropped afterwards), drives each endpoint with wrk over
 bounded time, and prints req/s, p50 and p99. Uncached means CATALOGUE_CACHE_TIMEOUT=0: the same
 code path, but every read misses and goes to PostgreSQL.
 
-    python -m benchmarks.catalogue [--seconds 5] [--rounds 3] [--workers 2]
+    python -m benchmarks.catalogue [--seconds 5] [--rounds 3] [--workers 2] [--threads 1]
 """
 
 from __future__ import annotations
@@ -187,7 +187,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument(
-        "--threads", type=int, default=1, help="per worker; more than 1 means gthread workers"
+        "--threads",
+        type=int,
+        default=1,
+        help="per worker (default 1: sync workers, as in Procfile.phase0); more means gthread",
     )
     parser.add_argument("--products", type=int, default=1000, help="extra seeded products")
     args = parser.parse_args()
@@ -207,7 +210,6 @@ def main() -> None:
             "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
-            "CACHE_KEY_PREFIX": prefix,
             "CELERY_BROKER_URL": os.environ.get(
                 "CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"
             ),
@@ -237,7 +239,11 @@ def main() -> None:
                         ("  floor + one Redis MGET", "/bench/floor-redis", None),
                         ("  floor through DRF APIView", "/bench/floor-drf", None),
                     ]
-                mode_env = env | {"CATALOGUE_CACHE_TIMEOUT": timeout}
+                # A key prefix per mode: the uncached server must not find the cached one's entries.
+                mode_env = env | {
+                    "CATALOGUE_CACHE_TIMEOUT": timeout,
+                    "CACHE_KEY_PREFIX": f"{prefix}-{mode}",
+                }
                 with gunicorn(
                     mode_env, args.workers, args.threads, workdir / f"gunicorn-{mode}.log"
                 ) as base:
@@ -246,7 +252,7 @@ def main() -> None:
                     results += measure(base, targets, args)
         finally:
             client = redis.Redis.from_url(redis_url)
-            for key in client.scan_iter(f"{prefix}:*"):
+            for key in client.scan_iter(f"{prefix}-*"):
                 client.delete(key)
             shutil.rmtree(workdir, ignore_errors=True)
 
