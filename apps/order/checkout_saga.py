@@ -61,8 +61,16 @@ CONTINUE = None  # the step's outcome is recorded; run the saga's next step now
 # -- recording -------------------------------------------------------------------------------
 
 
-def _locked(saga_id: int) -> CheckoutSaga:
-    return CheckoutSaga.objects.select_for_update().select_related("order").get(pk=saga_id)
+def _load(order_id: int) -> CheckoutSaga | None:
+    return CheckoutSaga.objects.select_related("order").filter(order_id=order_id).first()
+
+
+def _save(saga: CheckoutSaga, **fields) -> None:
+    """Write only what changed; the caller holds the saga's lock, so memory is the truth."""
+    fields["updated_at"] = timezone.now()
+    for name, value in fields.items():
+        setattr(saga, name, value)
+    CheckoutSaga.objects.filter(pk=saga.pk).update(**fields)
 
 
 # One statement records an attempt: the first inserts the step, a retry counts one more.
@@ -100,11 +108,12 @@ def _record(saga: CheckoutSaga, name: str, status: str, *, error: str = "", resu
     return bool(updated)
 
 
-def step_succeeded(saga: CheckoutSaga, name: str, *, result=None, **changes) -> None:
+def step_succeeded(saga: CheckoutSaga, name: str, *, result=None, **changes) -> bool:
+    """Record a step's success and move the saga on, in one transaction. The caller holds
+    the saga's lock. False if the outcome was already recorded (a duplicate reply)."""
     with transaction.atomic(using=DB):
-        saga = _locked(saga.pk)
         if not _record(saga, name, SagaStep.Status.SUCCEEDED, result=result):
-            return
+            return False
         if name == "reserve_cart":
             _take_reservation(saga.order, result or {})
         if name == "commit":
@@ -113,28 +122,28 @@ def step_succeeded(saga: CheckoutSaga, name: str, *, result=None, **changes) -> 
             sequence = FORWARD if name in FORWARD else COMPENSATION
             position = sequence.index(name)
             if position + 1 < len(sequence):
-                saga.step = sequence[position + 1]
-                for field, value in changes.items():
-                    setattr(saga, field, value)
-                saga.save()
+                _save(saga, step=sequence[position + 1], **changes)
             else:
                 _fail_order(saga)
     failpoint(f"saga.recorded.{name}")
+    return True
 
 
-def step_failed(saga: CheckoutSaga, name: str, *, reason: str, error: str = "") -> None:
+def step_failed(saga: CheckoutSaga, name: str, *, reason: str, error: str = "") -> bool:
     """A forward step failed for good: record it and turn the saga to compensation."""
     with transaction.atomic(using=DB):
-        saga = _locked(saga.pk)
         if not _record(saga, name, SagaStep.Status.FAILED, error=error or reason):
-            return
+            return False
         if saga.state == CheckoutSaga.State.RUNNING:
-            saga.state = CheckoutSaga.State.COMPENSATING
-            saga.failure_reason = reason
-            saga.step = COMPENSATION[0]
-            saga.save()
+            _save(
+                saga,
+                state=CheckoutSaga.State.COMPENSATING,
+                failure_reason=reason,
+                step=COMPENSATION[0],
+            )
             events.saga_step_failed(saga.order, step=name, reason=reason)
     failpoint(f"saga.recorded.{name}")
+    return True
 
 
 def _take_reservation(order: Order, reservation: dict) -> None:
@@ -166,10 +175,7 @@ def _take_reservation(order: Order, reservation: dict) -> None:
 
 
 def _complete(saga: CheckoutSaga) -> None:
-    saga.state = CheckoutSaga.State.COMPLETED
-    saga.step = "done"
-    saga.finished_at = timezone.now()
-    saga.save()
+    _save(saga, state=CheckoutSaga.State.COMPLETED, step="done", finished_at=timezone.now())
     order = saga.order
     order.status = Order.Status.COMPLETED
     order.save(update_fields=["status", "updated_at"])
@@ -177,10 +183,7 @@ def _complete(saga: CheckoutSaga) -> None:
 
 
 def _fail_order(saga: CheckoutSaga) -> None:
-    saga.state = CheckoutSaga.State.FAILED
-    saga.step = "done"
-    saga.finished_at = timezone.now()
-    saga.save()
+    _save(saga, state=CheckoutSaga.State.FAILED, step="done", finished_at=timezone.now())
     order = saga.order
     order.status = Order.Status.FAILED
     order.failure_reason = saga.failure_reason
@@ -388,37 +391,55 @@ def saga_advance(*, order_id: int) -> Wait | Busy | None:
     with saga_lock(order_id) as acquired:
         if not acquired:
             return Busy()
-        for _ in range(len(STEPS) + 2):
-            saga = CheckoutSaga.objects.select_related("order").filter(order_id=order_id).first()
-            if saga is None or saga.state in CheckoutSaga.TERMINAL:
+        return _run(_load(order_id))
+
+
+def _run(saga: CheckoutSaga | None) -> Wait | None:
+    """Drive a saga loaded under its lock; each step's outcome updates it in memory."""
+    for _ in range(len(STEPS) + 2):
+        if saga is None or saga.state in CheckoutSaga.TERMINAL:
+            return None
+        if saga.state == CheckoutSaga.State.RUNNING and _expired(saga):
+            step_start(saga, saga.step)
+            step_failed(saga, saga.step, reason="timeout", error="the saga ran out of time")
+            continue
+        before = (saga.state, saga.step)
+        outcome = STEPS[saga.step](saga)
+        if isinstance(outcome, Wait):
+            return outcome
+        if (saga.state, saga.step) == before:
+            # The outcome had been recorded already (a redelivery): read where it stands.
+            saga = _load(saga.order_id)
+            if saga is not None and (saga.state, saga.step) == before:
                 return None
-            if saga.state == CheckoutSaga.State.RUNNING and _expired(saga):
-                step_start(saga, saga.step)
-                step_failed(saga, saga.step, reason="timeout", error="the saga ran out of time")
-                continue
-            outcome = STEPS[saga.step](saga)
-            if isinstance(outcome, Wait):
-                return outcome
-        return None
+    return None
 
 
-def saga_reply(*, order_id: int, step: str, ok: bool, result: dict, error: str) -> bool:
-    """Record what a service answered to a command; duplicates and late replies change nothing.
+def saga_reply(
+    *, order_id: int, step: str, ok: bool, result: dict, error: str
+) -> Wait | Busy | None:
+    """Record what a service answered to a command, then drive the saga on.
 
-    True if the saga can move on now. A failed release is not: the sweep sends it again later,
-    rather than the two services bouncing it back and forth at full speed.
+    Duplicates and late replies change nothing. A failed release does not drive the saga: the
+    sweep sends it again later, rather than two services bouncing it at full speed.
     """
-    saga = CheckoutSaga.objects.select_related("order").filter(order_id=order_id).first()
-    if saga is None or step not in ASYNC_STEPS:
-        raise InvalidRequest(f"No saga step {step!r} for order {order_id}.")
-    if ok:
-        step_succeeded(saga, step, result=result)
-        return True
-    if step == "reserve_cart":
-        step_failed(saga, step, reason=error or "cart_error", error=error)
-        return True
-    SagaStep.objects.filter(saga=saga, name=step).update(error=(error or "")[:500])
-    return False
+    if step not in ASYNC_STEPS:
+        raise InvalidRequest(f"No saga step {step!r}.")
+    # The holder is usually the drive that sent the command, about to let go: wait for it.
+    with saga_lock(order_id, wait=1.0) as acquired:
+        if not acquired:
+            return Busy()
+        saga = _load(order_id)
+        if saga is None:
+            raise InvalidRequest(f"No saga for order {order_id}.")
+        if ok:
+            step_succeeded(saga, step, result=result)
+        elif step == "reserve_cart":
+            step_failed(saga, step, reason=error or "cart_error", error=error)
+        else:
+            SagaStep.objects.filter(saga=saga, name=step).update(error=(error or "")[:500])
+            return None
+        return _run(saga)
 
 
 def saga_force_compensation(*, order_id: int, reason: str = "cancelled") -> bool:
@@ -426,21 +447,19 @@ def saga_force_compensation(*, order_id: int, reason: str = "cancelled") -> bool
     with saga_lock(order_id) as acquired:
         if not acquired:
             return False
+        saga = _load(order_id)
+        if saga is None or saga.state != CheckoutSaga.State.RUNNING:
+            return False
         with transaction.atomic(using=DB):
-            saga = (
-                CheckoutSaga.objects.select_for_update()
-                .select_related("order")
-                .get(order_id=order_id)
-            )
-            if saga.state != CheckoutSaga.State.RUNNING:
-                return False
             SagaStep.objects.filter(saga=saga, name=saga.step, status="STARTED").update(
                 status=SagaStep.Status.FAILED, finished_at=timezone.now(), error=reason
             )
-            saga.state = CheckoutSaga.State.COMPENSATING
-            saga.failure_reason = reason
-            saga.step = COMPENSATION[0]
-            saga.save()
+            _save(
+                saga,
+                state=CheckoutSaga.State.COMPENSATING,
+                failure_reason=reason,
+                step=COMPENSATION[0],
+            )
             events.saga_step_failed(saga.order, step="operator", reason=reason)
     return True
 

@@ -22,8 +22,7 @@ def _advance_later(order_id: int, countdown: float | None) -> None:
     )
 
 
-def _drive(order_id: int) -> None:
-    outcome = checkout_saga.saga_advance(order_id=order_id)
+def _follow_up(order_id: int, outcome) -> None:
     if isinstance(outcome, checkout_saga.Busy):
         # Another worker holds this saga; look again shortly, in case it stops first.
         _advance_later(order_id, 0.5)
@@ -34,7 +33,8 @@ def _drive(order_id: int) -> None:
 @shared_task(name=messages.SAGA_ADVANCE, base=CommandTask)
 def saga_advance(*, order_id: int) -> None:
     failpoint(f"task.{messages.SAGA_ADVANCE}")
-    _drive(require_id(order_id, "order_id"))
+    order_id = require_id(order_id, "order_id")
+    _follow_up(order_id, checkout_saga.saga_advance(order_id=order_id))
 
 
 @shared_task(name=messages.SAGA_REPLY, base=CommandTask)
@@ -43,15 +43,15 @@ def saga_reply(
 ) -> None:
     failpoint(f"task.{messages.SAGA_REPLY}")
     order_id = require_id(order_id, "order_id")
-    moved = checkout_saga.saga_reply(
-        order_id=order_id,
-        step=str(step),
-        ok=ok is True,
-        result=result or {},
-        error=str(error or ""),
-    )
-    if moved:
-        _drive(order_id)
+    reply = {"step": str(step), "ok": ok is True, "result": result or {}, "error": str(error or "")}
+    outcome = checkout_saga.saga_reply(order_id=order_id, **reply)
+    if isinstance(outcome, checkout_saga.Busy):
+        # The saga is being driven right now; the reply must still be recorded: send it again.
+        send_command(
+            messages.SAGA_REPLY, messages.ORDER_QUEUE, countdown=0.2, order_id=order_id, **reply
+        )
+    else:
+        _follow_up(order_id, outcome)
 
 
 @shared_task(name=messages.SAGA_SWEEP, base=CommandTask)
