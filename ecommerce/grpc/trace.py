@@ -7,6 +7,7 @@ across the edge and every service it touches.
 from __future__ import annotations
 
 import contextvars
+import logging
 import random
 
 TRACEPARENT = "traceparent"
@@ -37,3 +38,12 @@ def enter(traceparent: str | None) -> contextvars.Token:
 
 def leave(token: contextvars.Token) -> None:
     _current.reset(token)
+
+
+class TraceIdFilter(logging.Filter):
+    """Puts the current trace id on every log record, for the JSON formatter to print."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "trace_id", None):
+            record.trace_id = trace_id()
+        return True

@@ -3,6 +3,8 @@ trace context and metrics, over real sockets."""
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 import threading
 import time
@@ -20,6 +22,8 @@ from ecommerce.errors import ServiceUnavailable
 from ecommerce.grpc import trace
 from ecommerce.grpc.interceptors import ClientInterceptor
 from ecommerce.grpc.server import build_server
+from ecommerce.grpc.trace import TraceIdFilter
+from ecommerce.logging import JsonFormatter
 from ecommerce.proto.gen.product.v1 import product_pb2, product_pb2_grpc
 
 pytestmark = pytest.mark.django_db(databases=["default", "product", "cart"], transaction=True)
@@ -167,3 +171,16 @@ def test_calls_are_counted_by_method_and_status(product_server, settings):
     # then
     assert count("grpc_server_handling_seconds_count", "NOT_FOUND") == before + 1
     assert count("grpc_client_handling_seconds_count", "NOT_FOUND") >= 1
+
+
+def test_log_lines_written_while_serving_a_call_carry_its_trace_id():
+    # given
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "served", None, None)
+    token = trace.enter("00-" + "12" * 16 + "-" + "34" * 8 + "-01")
+    # when
+    try:
+        TraceIdFilter().filter(record)
+    finally:
+        trace.leave(token)
+    # then
+    assert json.loads(JsonFormatter().format(record))["trace_id"] == "12" * 16
