@@ -238,6 +238,7 @@ def main() -> None:
                     targets += [
                         ("  floor + one Redis MGET", "/bench/floor-redis", None),
                         ("  floor through DRF APIView", "/bench/floor-drf", None),
+                        ("  floor + one raw MGET, no framework", "/bench/floor-raw-redis", None),
                     ]
                 # A key prefix per mode: the uncached server must not find the cached one's entries.
                 mode_env = env | {

@@ -1,8 +1,11 @@
 """The platform's URLs plus the floor: a plain Django view, in the same process and middleware."""
 
+import json
+
 from django.core.cache import cache
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.urls import path
+from django_redis import get_redis_connection
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +37,16 @@ def floor_with_redis(request):
     return JsonResponse(FLOOR_BODY)
 
 
+_FLOOR_BYTES = json.dumps(FLOOR_BODY).encode()
+
+
+def floor_with_raw_redis(request):
+    """The least any Redis-backed hit can cost: a plain view, one raw MGET (redis-py with
+    hiredis, no cache framework), and a body already rendered to bytes."""
+    get_redis_connection("default").mget(["bench:a", "bench:b", "bench:c"])
+    return HttpResponse(_FLOOR_BYTES, content_type="application/json")
+
+
 class FloorThroughDrf(APIView):
     """The floor through DRF's APIView, configured like the catalogue's views."""
 
@@ -48,5 +61,6 @@ urlpatterns = [
     path("bench/floor", floor, name="bench-floor"),
     path("bench/floor-redis", floor_with_redis, name="bench-floor-redis"),
     path("bench/floor-drf", FloorThroughDrf.as_view(), name="bench-floor-drf"),
+    path("bench/floor-raw-redis", floor_with_raw_redis, name="bench-floor-raw-redis"),
     *platform_urlpatterns,
 ]
