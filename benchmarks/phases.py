@@ -29,7 +29,16 @@ import psycopg
 from psycopg import sql
 
 import phases
-from benchmarks.saga import SEED, Api, free_port, http_ok, percentile, process, wait_for
+from benchmarks.saga import (
+    SEED,
+    Api,
+    Watcher,
+    free_port,
+    http_ok,
+    percentile,
+    process,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ALIASES = ("default", "product", "cart", "order", "payment", "analytics")
@@ -53,37 +62,6 @@ def scratch_databases(server: str):
                 admin.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
-
-
-class Finished:
-    """Polls the order database and wakes each shopper when its order is no longer PENDING."""
-
-    def __init__(self, dsn: str) -> None:
-        self.dsn = dsn
-        self.waiting: dict[int, threading.Event] = {}
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        with psycopg.connect(self.dsn, autocommit=True) as connection:
-            while not self.stop.is_set():
-                with self.lock:
-                    ids = list(self.waiting)
-                if ids:
-                    rows = connection.execute(
-                        "SELECT id FROM order_order WHERE id = ANY(%s) AND status <> 'PENDING'",
-                        [ids],
-                    ).fetchall()
-                    with self.lock:
-                        for (order_id,) in rows:
-                            self.waiting.pop(order_id).set()
-                time.sleep(0.002)
-
-    def expect(self, order_id: int) -> threading.Event:
-        event = threading.Event()
-        with self.lock:
-            self.waiting[order_id] = event
-        return event
 
 
 def shopper(port, token, product_id, finished, window, results) -> None:
@@ -225,7 +203,7 @@ def _all_serving(targets: dict[str, str]) -> bool:
 
 
 def _one_checkout(api: Api, product_id: int, order_dsn: str) -> None:
-    finished = Finished(order_dsn)
+    finished = Watcher(order_dsn, table="order_order")
     thread = threading.Thread(target=finished.run, daemon=True)
     thread.start()
     results: list = []
@@ -243,7 +221,7 @@ def _one_checkout(api: Api, product_id: int, order_dsn: str) -> None:
 
 
 def measure(level: int, port: int, users, order_dsn: str, args) -> dict:
-    finished = Finished(order_dsn)
+    finished = Watcher(order_dsn, table="order_order")
     poller = threading.Thread(target=finished.run, daemon=True)
     poller.start()
     results: list[tuple[float, float]] = []

@@ -100,6 +100,8 @@ class Watcher:
     """Polls the order database for orders that ended and wakes their shoppers."""
 
     dsn: str
+    # Phase 0 keeps every alias in a schema of one database; from phase 1 on, order has its own.
+    table: str = '"order".order_order'
     waiting: dict[int, threading.Event] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -111,7 +113,7 @@ class Watcher:
                     ids = list(self.waiting)
                 if ids:
                     rows = connection.execute(
-                        "SELECT id FROM \"order\".order_order WHERE id = ANY(%s) AND status <> 'PENDING'",
+                        f"SELECT id FROM {self.table} WHERE id = ANY(%s) AND status <> 'PENDING'",
                         [ids],
                     ).fetchall()
                     with self.lock:

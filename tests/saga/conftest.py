@@ -7,19 +7,9 @@ import time
 import pytest
 
 from apps.order.models import Order
-from ecommerce.celery import app
-from ecommerce.messaging import declare_topology
-from ecommerce.queues import DEAD_QUEUES, WORK_QUEUES
+from tests.fixtures.broker import purge_queues
 from tests.fixtures.remote_phase import pass_env_to_services, restore_services
 from tests.fixtures.worker import Worker
-
-
-def purge_queues() -> None:
-    declare_topology()
-    with app.connection_for_write() as conn:
-        channel = conn.default_channel
-        for queue in (*WORK_QUEUES.values(), *DEAD_QUEUES.values()):
-            queue(channel).purge()
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from apps.order.models import CheckoutSaga, Order, SagaStep
 from apps.product.models import Product, StockHold
 from ecommerce import resolver
 from tests.factories import ProductFactory, UserFactory
-from tests.saga.conftest import purge_queues, wait_for_orders
+from tests.fixtures.broker import purge_queues
+from tests.saga.conftest import wait_for_orders
 from tests.saga.flows import checkout, shopper
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
