@@ -10,7 +10,13 @@ Latency is measured by the order database itself: from the order's creation (the
 checkout committed) to the saga's last recorded step. Throughput counts sagas that ended inside
 the measured window. The profile is the mean time of each step as the saga recorded it.
 
-    python -m benchmarks.saga [--seconds 10] [--levels 1,16,64] [--worker-concurrency 4]
+The floor (`benchmarks.saga_floor`) runs in the same processes: a checkout with the mandated
+components only (two authenticated requests, three late-acked messages over two queues, one
+PaymentIntent through the SDK, one commit per step record) and no domain work. CPU per saga
+is read from /proc for each process over each measured window.
+
+    python -m benchmarks.saga [--seconds 10] [--levels 1,16,64] [--floor-levels 1,64]
+    python -m benchmarks.saga --floor            # the floor alone
 """
 
 from __future__ import annotations
@@ -95,6 +101,120 @@ class Api:
         return response.status, json.loads(response.read() or b"{}")
 
 
+@dataclass(frozen=True)
+class Flow:
+    """One way through a checkout: the two requests, and where its orders end."""
+
+    name: str
+    cart_path: str
+    checkout_path: str
+    orders: str  # the table whose rows leave PENDING when their saga ends
+    outcomes: str  # status, created and ended (epoch seconds) of the orders in %s
+    steps: str | None = None  # mean ms per recorded step of the orders in %s created after %s
+
+
+CHECKOUT = Flow(
+    name="checkout",
+    cart_path="/api/cart/items",
+    checkout_path="/api/checkout",
+    orders='"order".order_order',
+    outcomes="""
+        SELECT o.status, EXTRACT(EPOCH FROM o.created_at), EXTRACT(EPOCH FROM s.finished_at)
+        FROM "order".order_order o JOIN "order".order_checkoutsaga s ON s.order_id = o.id
+        WHERE o.id = ANY(%s)
+    """,
+    steps="""
+        SELECT st.name, AVG(EXTRACT(EPOCH FROM st.finished_at - st.started_at)) * 1000
+        FROM "order".order_sagastep st JOIN "order".order_checkoutsaga s ON s.id = st.saga_id
+        WHERE s.order_id = ANY(%(ids)s) AND EXTRACT(EPOCH FROM s.created_at) >= %(since)s
+        GROUP BY st.name
+        UNION ALL
+        SELECT 'queued', AVG(EXTRACT(EPOCH FROM st.started_at - s.created_at)) * 1000
+        FROM "order".order_sagastep st JOIN "order".order_checkoutsaga s ON s.id = st.saga_id
+        WHERE s.order_id = ANY(%(ids)s) AND EXTRACT(EPOCH FROM s.created_at) >= %(since)s
+          AND st.name = 'reserve_cart'
+    """,
+)
+
+FLOOR = Flow(
+    name="floor",
+    cart_path="/bench/saga-floor/cart",
+    checkout_path="/bench/saga-floor/checkout",
+    orders="bench.floor_order",
+    outcomes="""
+        SELECT status, EXTRACT(EPOCH FROM created_at), EXTRACT(EPOCH FROM finished_at)
+        FROM bench.floor_order WHERE id = ANY(%s)
+    """,
+)
+
+# The floor's rows; `benchmarks.saga_floor` writes them.
+FLOOR_SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS bench;
+CREATE TABLE IF NOT EXISTS bench.floor_cart (
+    user_id bigint PRIMARY KEY,
+    quantity integer NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS bench.floor_order (
+    id bigserial PRIMARY KEY,
+    user_id bigint NOT NULL,
+    status text NOT NULL DEFAULT 'PENDING',
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at timestamptz
+);
+CREATE TABLE IF NOT EXISTS bench.floor_step (
+    order_id bigint NOT NULL,
+    name text NOT NULL,
+    status text NOT NULL,
+    at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (order_id, name)
+);
+"""
+
+
+class CpuMeter:
+    """CPU seconds used so far by each process group of the run, read from /proc.
+
+    A group is a session we started (gunicorn, the worker, the Stripe server: each child and
+    all its processes), a program by name (PostgreSQL's backends, RabbitMQ's Erlang VM), or
+    this process (the shoppers). `machine` is every core's busy time, so what none of the
+    groups used shows as `other`.
+    """
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, sessions: dict[str, int], programs: dict[str, tuple[str, ...]]) -> None:
+        self.sessions = {sid: name for name, sid in sessions.items()}
+        self.programs = {comm: name for name, comms in programs.items() for comm in comms}
+        self.groups = [*sessions, *programs, "load"]
+
+    def sample(self) -> dict[str, float]:
+        used = dict.fromkeys(self.groups, 0.0)
+        me = os.getpid()
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    line = stat.read()
+            except OSError:
+                continue  # it ended meanwhile
+            comm = line[line.index("(") + 1 : line.rindex(")")]
+            fields = line[line.rindex(")") + 2 :].split()
+            session, ticks = int(fields[3]), int(fields[11]) + int(fields[12])
+            name = (
+                "load"
+                if int(entry.name) == me
+                else self.sessions.get(session) or self.programs.get(comm)
+            )
+            if name is not None:
+                used[name] += ticks / self.TICK
+        with open("/proc/stat") as stat:
+            ticks = [int(n) for n in stat.readline().split()[1:]]
+        used["machine"] = (sum(ticks[:8]) - ticks[3] - ticks[4]) / self.TICK  # less idle, iowait
+        return used
+
+
 @dataclass
 class Watcher:
     """Polls the order database for orders that ended and wakes their shoppers."""
@@ -129,17 +249,23 @@ class Watcher:
 
 
 def shopper(
-    port: int, token: str, product_id: int, watcher: Watcher, until: float, placed: list
+    flow: Flow,
+    port: int,
+    token: str,
+    product_id: int,
+    watcher: Watcher,
+    until: float,
+    placed: list,
 ) -> None:
     api = Api(port, token)
     serial = 0
     while time.monotonic() < until:
         serial += 1
-        status, _ = api.post("/api/cart/items", {"product_id": product_id, "quantity": 1})
+        status, _ = api.post(flow.cart_path, {"product_id": product_id, "quantity": 1})
         if status != 201:
             raise RuntimeError(f"cart add answered {status}")
         status, body = api.post(
-            "/api/checkout",
+            flow.checkout_path,
             {"payment_method": "pm_card_visa"},
             **{"Idempotency-Key": f"{token[:8]}-{serial}-{time.monotonic_ns()}"},
         )
@@ -156,20 +282,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def measure(dsn: str, level: int, args, port: int, users: list[tuple[str, int]]) -> dict:
-    watcher = Watcher(dsn)
+def measure(flow: Flow, dsn: str, level: int, args, port: int, users: list, cpu: CpuMeter) -> dict:
+    watcher = Watcher(dsn, table=flow.orders)
     polling = threading.Thread(target=watcher.run, daemon=True)
     polling.start()
     placed: list[int] = []
     window_start = time.monotonic() + args.warmup
     until = window_start + args.seconds
     threads = [
-        threading.Thread(target=shopper, args=(port, token, product, watcher, until, placed))
+        threading.Thread(target=shopper, args=(flow, port, token, product, watcher, until, placed))
         for token, product in users[:level]
     ]
     wall_start = time.time()
     for thread in threads:
         thread.start()
+    time.sleep(max(0.0, window_start - time.monotonic()))
+    cpu_before = cpu.sample()
+    time.sleep(max(0.0, until - time.monotonic()))
+    cpu_after = cpu.sample()
     for thread in threads:
         thread.join()
     watcher.stop.set()
@@ -177,35 +307,21 @@ def measure(dsn: str, level: int, args, port: int, users: list[tuple[str, int]])
     measured_from = wall_start + args.warmup
     measured_to = measured_from + args.seconds
     with psycopg.connect(dsn) as connection:
-        rows = connection.execute(
-            """
-            SELECT o.status, EXTRACT(EPOCH FROM o.created_at), EXTRACT(EPOCH FROM s.finished_at)
-            FROM "order".order_order o JOIN "order".order_checkoutsaga s ON s.order_id = o.id
-            WHERE o.id = ANY(%s)
-            """,
-            [placed],
-        ).fetchall()
-        steps = connection.execute(
-            """
-            SELECT st.name, AVG(EXTRACT(EPOCH FROM st.finished_at - st.started_at)) * 1000
-            FROM "order".order_sagastep st JOIN "order".order_checkoutsaga s ON s.id = st.saga_id
-            WHERE s.order_id = ANY(%s) AND EXTRACT(EPOCH FROM s.created_at) >= %s
-            GROUP BY st.name
-            UNION ALL
-            SELECT 'queued', AVG(EXTRACT(EPOCH FROM st.started_at - s.created_at)) * 1000
-            FROM "order".order_sagastep st JOIN "order".order_checkoutsaga s ON s.id = st.saga_id
-            WHERE s.order_id = ANY(%s) AND EXTRACT(EPOCH FROM s.created_at) >= %s
-              AND st.name = 'reserve_cart'
-            """,
-            [placed, measured_from, placed, measured_from],
-        ).fetchall()
+        rows = connection.execute(flow.outcomes, [placed]).fetchall()
+        steps = (
+            connection.execute(flow.steps, {"ids": placed, "since": measured_from}).fetchall()
+            if flow.steps
+            else []
+        )
     in_window = [
         (status, float(created), float(finished))
         for status, created, finished in rows
         if finished is not None and measured_from <= float(finished) <= measured_to
     ]
     latencies = [(finished - created) * 1000 for _, created, finished in in_window]
+    used = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
     return {
+        "flow": flow.name,
         "concurrency": level,
         "sagas": len(in_window),
         "failed": sum(1 for status, _, _ in in_window if status != "COMPLETED"),
@@ -214,7 +330,29 @@ def measure(dsn: str, level: int, args, port: int, users: list[tuple[str, int]])
         "p95": percentile(latencies, 95),
         "p99": percentile(latencies, 99),
         "steps": {name: float(ms) for name, ms in steps},
+        "cpu": used,
     }
+
+
+def print_cpu(results: list[dict], groups: list[str], seconds: float) -> None:
+    print(
+        "\nCPU per saga, ms, by process (/proc, over each measured window); busy = all cores'"
+        " busy time / window, in % of one core"
+    )
+    columns = [*groups, "other", "total"]
+    print(
+        f"{'flow':>8} {'in flight':>9} " + " ".join(f"{n:>9}" for n in columns) + f"{'busy %':>8}"
+    )
+    for result in results:
+        used, sagas = result["cpu"], max(1, result["sagas"])
+        per_saga = {name: used[name] * 1000 / sagas for name in groups}
+        per_saga["total"] = used["machine"] * 1000 / sagas
+        per_saga["other"] = per_saga["total"] - sum(per_saga[name] for name in groups)
+        print(
+            f"{result['flow']:>8} {result['concurrency']:>9} "
+            + " ".join(f"{per_saga[n]:>9.1f}" for n in columns)
+            + f"{used['machine'] / seconds * 100:>8.0f}"
+        )
 
 
 def main() -> None:
@@ -224,10 +362,15 @@ def main() -> None:
     )
     parser.add_argument("--warmup", type=float, default=3, help="discarded, per level (default 3)")
     parser.add_argument("--levels", default="1,16,64", help="shoppers in flight (default 1,16,64)")
+    parser.add_argument(
+        "--floor-levels", default="1,64", help="floor sagas in flight (default 1,64; '' for none)"
+    )
+    parser.add_argument("--floor", action="store_true", help="measure the floor alone")
     parser.add_argument("--worker-concurrency", type=int, default=4, help="Celery processes")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
     args = parser.parse_args()
-    levels = [int(n) for n in args.levels.split(",")]
+    levels = [] if args.floor else [int(n) for n in args.levels.split(",") if n]
+    floor_levels = [int(n) for n in args.floor_levels.split(",") if n]
 
     postgres = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
     broker = os.environ.get("BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -238,7 +381,7 @@ def main() -> None:
         env = dict(
             os.environ,
             ECOMMERCE_MODE="services",
-            DJANGO_SETTINGS_MODULE="settings.services",
+            DJANGO_SETTINGS_MODULE="benchmarks.settings",
             DATABASE_URL=database,
             REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
             CACHE_KEY_PREFIX=f"sagabench{os.getpid()}",
@@ -253,33 +396,36 @@ def main() -> None:
         subprocess.run([*manage, "migrate_all", "-v0"], cwd=ROOT, env=env, check=True)
         users = json.loads(
             subprocess.run(
-                [*manage, "shell", "-c", SEED.format(users=max(levels))],
+                [*manage, "shell", "-c", SEED.format(users=max(levels + floor_levels))],
                 cwd=ROOT, env=env, check=True, capture_output=True, text=True,
             ).stdout.strip().splitlines()[-1]
         )  # fmt: skip
+        with psycopg.connect(database, autocommit=True) as connection:
+            connection.execute(FLOOR_SCHEMA)
         subprocess.run(
             [sys.executable, "-m", "celery", "-A", "ecommerce", "purge", "-f", "-Q", "order,cart"],
             cwd=ROOT, env=env, check=True, capture_output=True,
         )  # fmt: skip
-        stack.enter_context(
+        stripe_server = stack.enter_context(
             process(
                 [sys.executable, "-m", "stripe_local", "--port", str(stripe_port)],
                 env,
                 workdir / "stripe.log",
             )
         )
-        stack.enter_context(
+        worker = stack.enter_context(
             process(
                 [
                     sys.executable, "-m", "celery", "-A", "ecommerce", "worker", "-l", os.environ.get("BENCH_WORKER_LOG_LEVEL", "WARNING"),
                     "-c", str(args.worker_concurrency), "--without-gossip", "--without-mingle",
+                    "--include", "benchmarks.saga_floor",
                     "-n", f"bench-{os.getpid()}@%h",
                 ],
                 env,
                 workdir / "worker.log",
             )
         )  # fmt: skip
-        stack.enter_context(
+        web = stack.enter_context(
             process(
                 [
                     sys.executable, "-m", "gunicorn", "ecommerce.wsgi:application",
@@ -300,29 +446,40 @@ def main() -> None:
             f"after {args.warmup:.0f}s warm-up",
             flush=True,
         )
-        print(
-            f"{'concurrency':>11} {'sagas':>6} {'failed':>6} {'sagas/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+        cpu = CpuMeter(
+            {"worker": worker.pid, "gunicorn": web.pid, "stripe": stripe_server.pid},
+            {"postgres": ("postgres",), "rabbitmq": ("beam.smp",)},
         )
+        header = (
+            f"{'flow':>8} {'in flight':>9} {'sagas':>6} {'failed':>6} {'sagas/s':>8} "
+            f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+        )
+        print(header)
         results = []
-        for level in levels:
-            result = measure(database, level, args, web_port, users)
-            results.append(result)
+        for flow, flow_levels in ((CHECKOUT, levels), (FLOOR, floor_levels)):
+            for level in flow_levels:
+                result = measure(flow, database, level, args, web_port, users, cpu)
+                results.append(result)
+                print(
+                    f"{flow.name:>8} {level:>9} {result['sagas']:>6} {result['failed']:>6} "
+                    f"{result['per_second']:>8.1f} {result['p50']:>8.1f} {result['p95']:>8.1f} "
+                    f"{result['p99']:>8.1f}",
+                    flush=True,
+                )
+        checkouts = [r for r in results if r["flow"] == CHECKOUT.name]
+        if checkouts:
             print(
-                f"{level:>11} {result['sagas']:>6} {result['failed']:>6} {result['per_second']:>8.1f} "
-                f"{result['p50']:>8.1f} {result['p95']:>8.1f} {result['p99']:>8.1f}",
-                flush=True,
+                "\nwhere the time goes, ms: queued = checkout committed -> first step started;"
+                " then each step's mean recorded duration"
             )
-        print(
-            "\nwhere the time goes, ms: queued = checkout committed -> first step started;"
-            " then each step's mean recorded duration"
-        )
-        names = ["queued", "reserve_cart", "hold_stock", "charge_payment", "commit"]
-        print(f"{'concurrency':>11} " + " ".join(f"{n:>15}" for n in names))
-        for result in results:
-            print(
-                f"{result['concurrency']:>11} "
-                + " ".join(f"{result['steps'].get(n, float('nan')):>15.1f}" for n in names)
-            )
+            names = ["queued", "reserve_cart", "hold_stock", "charge_payment", "commit"]
+            print(f"{'in flight':>9} " + " ".join(f"{n:>15}" for n in names))
+            for result in checkouts:
+                print(
+                    f"{result['concurrency']:>9} "
+                    + " ".join(f"{result['steps'].get(n, float('nan')):>15.1f}" for n in names)
+                )
+        print_cpu(results, cpu.groups, args.seconds)
         print(f"\nlogs: {workdir}")
 
 

@@ -1,4 +1,4 @@
-"""The platform's URLs plus the floor: a plain Django view, in the same process and middleware."""
+"""The platform's URLs plus the floors: bare views, in the same process and middleware."""
 
 import json
 
@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from benchmarks import saga_floor
 from ecommerce.urls import handler400, handler403, handler404, handler500  # noqa: F401
 from ecommerce.urls import urlpatterns as platform_urlpatterns
 
@@ -57,7 +58,25 @@ class FloorThroughDrf(APIView):
         return Response(FLOOR_BODY)
 
 
+class FloorCartApi(APIView):
+    """The saga floor's add to cart: token authentication, as the real API, and one write."""
+
+    def post(self, request):
+        saga_floor.cart_add(user_id=request.user.pk)
+        return Response({"ok": True}, status=201)
+
+
+class FloorCheckoutApi(APIView):
+    """The saga floor's checkout: one write, and the first message once it is committed."""
+
+    def post(self, request):
+        order_id = saga_floor.checkout(user_id=request.user.pk)
+        return Response({"order_id": order_id, "status": "PENDING"}, status=201)
+
+
 urlpatterns = [
+    path("bench/saga-floor/cart", FloorCartApi.as_view(), name="bench-saga-floor-cart"),
+    path("bench/saga-floor/checkout", FloorCheckoutApi.as_view(), name="bench-saga-floor-checkout"),
     path("bench/floor", floor, name="bench-floor"),
     path("bench/floor-redis", floor_with_redis, name="bench-floor-redis"),
     path("bench/floor-drf", FloorThroughDrf.as_view(), name="bench-floor-drf"),
