@@ -173,12 +173,15 @@ CREATE TABLE IF NOT EXISTS bench.floor_step (
 
 
 class CpuMeter:
-    """CPU seconds used so far by each process group of the run, read from /proc.
+    """CPU seconds used by each process group of the run over a window, read from /proc.
 
     A group is a session we started (gunicorn, the worker, the Stripe server: each child and
     all its processes), a program by name (PostgreSQL's backends, RabbitMQ's Erlang VM), or
-    this process (the shoppers). `machine` is every core's busy time, so what none of the
-    groups used shows as `other`.
+    the load generator (this process and the database session that watches for ended orders).
+    Processes come and go (a database connection is recycled after CONN_MAX_AGE), so each is
+    followed by its pid and read every `every` seconds: one that ends between two readings
+    loses at most that much. `machine` is every core's busy time, so what none of the groups
+    used shows as `other`.
     """
 
     TICK = os.sysconf("SC_CLK_TCK")
@@ -187,10 +190,10 @@ class CpuMeter:
         self.sessions = {sid: name for name, sid in sessions.items()}
         self.programs = {comm: name for name, comms in programs.items() for comm in comms}
         self.groups = [*sessions, *programs, "load"]
+        self.load_pids = {os.getpid()}
 
-    def sample(self) -> dict[str, float]:
-        used = dict.fromkeys(self.groups, 0.0)
-        me = os.getpid()
+    def _read(self) -> tuple[dict[int, tuple[str, float]], float]:
+        seen = {}
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
@@ -199,19 +202,37 @@ class CpuMeter:
                     line = stat.read()
             except OSError:
                 continue  # it ended meanwhile
+            pid = int(entry.name)
             comm = line[line.index("(") + 1 : line.rindex(")")]
             fields = line[line.rindex(")") + 2 :].split()
             session, ticks = int(fields[3]), int(fields[11]) + int(fields[12])
             name = (
                 "load"
-                if int(entry.name) == me
+                if pid in self.load_pids
                 else self.sessions.get(session) or self.programs.get(comm)
             )
             if name is not None:
-                used[name] += ticks / self.TICK
+                seen[pid] = (name, ticks / self.TICK)
         with open("/proc/stat") as stat:
             ticks = [int(n) for n in stat.readline().split()[1:]]
-        used["machine"] = (sum(ticks[:8]) - ticks[3] - ticks[4]) / self.TICK  # less idle, iowait
+        return seen, (sum(ticks[:8]) - ticks[3] - ticks[4]) / self.TICK  # less idle, iowait
+
+    def measure(self, until: float, every: float = 0.25) -> dict[str, float]:
+        """CPU seconds per group from now until `until` (time.monotonic())."""
+        used = dict.fromkeys(self.groups, 0.0)
+        last, machine_start = self._read()
+        machine = machine_start
+        while True:
+            now = time.monotonic()
+            if now >= until:
+                break
+            time.sleep(min(every, until - now))
+            seen, machine = self._read()
+            for pid, (name, seconds) in seen.items():
+                # A process new since the last reading started inside the window.
+                used[name] += seconds - (last[pid][1] if pid in last else 0.0)
+            last = seen
+        used["machine"] = machine - machine_start
         return used
 
 
@@ -225,9 +246,13 @@ class Watcher:
     waiting: dict[int, threading.Event] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
+    connected: threading.Event = field(default_factory=threading.Event)
+    backend_pid: int = 0
 
     def run(self) -> None:
         with psycopg.connect(self.dsn, autocommit=True) as connection:
+            self.backend_pid = connection.info.backend_pid
+            self.connected.set()
             while not self.stop.is_set():
                 with self.lock:
                     ids = list(self.waiting)
@@ -286,6 +311,8 @@ def measure(flow: Flow, dsn: str, level: int, args, port: int, users: list, cpu:
     watcher = Watcher(dsn, table=flow.orders)
     polling = threading.Thread(target=watcher.run, daemon=True)
     polling.start()
+    watcher.connected.wait(10)
+    cpu.load_pids = {os.getpid(), watcher.backend_pid}
     placed: list[int] = []
     window_start = time.monotonic() + args.warmup
     until = window_start + args.seconds
@@ -297,9 +324,7 @@ def measure(flow: Flow, dsn: str, level: int, args, port: int, users: list, cpu:
     for thread in threads:
         thread.start()
     time.sleep(max(0.0, window_start - time.monotonic()))
-    cpu_before = cpu.sample()
-    time.sleep(max(0.0, until - time.monotonic()))
-    cpu_after = cpu.sample()
+    used = cpu.measure(until)
     for thread in threads:
         thread.join()
     watcher.stop.set()
@@ -319,7 +344,6 @@ def measure(flow: Flow, dsn: str, level: int, args, port: int, users: list, cpu:
         if finished is not None and measured_from <= float(finished) <= measured_to
     ]
     latencies = [(finished - created) * 1000 for _, created, finished in in_window]
-    used = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
     return {
         "flow": flow.name,
         "concurrency": level,
