@@ -13,10 +13,12 @@ the measured window. The profile is the mean time of each step as the saga recor
 The floor (`benchmarks.saga_floor`) runs in the same processes: a checkout with the mandated
 components only (two authenticated requests, three late-acked messages over two queues, one
 PaymentIntent through the SDK, one commit per step record) and no domain work. CPU per saga
-is read from /proc for each process over each measured window.
+is read from /proc for each process over each measured window. Last, the SQL statements of
+one checkout are counted, by database and stage (`benchmarks.saga_statements`).
 
     python -m benchmarks.saga [--seconds 10] [--levels 1,16,64] [--floor-levels 1,64]
     python -m benchmarks.saga --floor            # the floor alone
+    python -m benchmarks.saga --levels '' --floor-levels ''   # statement counts alone
 """
 
 from __future__ import annotations
@@ -420,7 +422,7 @@ def main() -> None:
         subprocess.run([*manage, "migrate_all", "-v0"], cwd=ROOT, env=env, check=True)
         users = json.loads(
             subprocess.run(
-                [*manage, "shell", "-c", SEED.format(users=max(levels + floor_levels))],
+                [*manage, "shell", "-c", SEED.format(users=max(levels + floor_levels, default=1))],
                 cwd=ROOT, env=env, check=True, capture_output=True, text=True,
             ).stdout.strip().splitlines()[-1]
         )  # fmt: skip
@@ -503,7 +505,14 @@ def main() -> None:
                     f"{result['concurrency']:>9} "
                     + " ".join(f"{result['steps'].get(n, float('nan')):>15.1f}" for n in names)
                 )
-        print_cpu(results, cpu.groups, args.seconds)
+        if results:
+            print_cpu(results, cpu.groups, args.seconds)
+        print("\nSQL statements of one checkout (benchmarks/saga_statements.py)", flush=True)
+        token, product = users[0]
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.saga_statements", token, str(product)],
+            cwd=ROOT, env=env, check=True,
+        )  # fmt: skip
         print(f"\nlogs: {workdir}")
 
 
