@@ -2,8 +2,9 @@
 
 Runs the platform in services mode under gunicorn (PostgreSQL and Redis, a seeded catalogue in a
 scratch database that is dropped afterwards), drives each endpoint with wrk over loopback for a
-bounded time, and prints req/s, p50 and p99. Uncached means CATALOGUE_CACHE_TIMEOUT=0: the same
-code path, but every read misses and goes to PostgreSQL.
+bounded time, and prints req/s, p50 and p99. Three servers: cached (each worker's memory in
+front of Redis), Redis tier only (CATALOGUE_LOCAL_CACHE=0: every hit one round trip) and
+uncached (CATALOGUE_CACHE_TIMEOUT=0: the same code path, every read goes to PostgreSQL).
 
     python -m benchmarks.catalogue [--seconds 5] [--rounds 3] [--workers 2] [--threads 1]
 """
@@ -227,24 +228,36 @@ def main() -> None:
             f"{'endpoint':<36} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'requests':>9} {'bad':>5}"
         )
         try:
-            for mode, timeout in (("cached", "300"), ("uncached", "0")):
+            modes = (
+                # both tiers: each worker's memory, Redis behind it
+                ("cached", {"CATALOGUE_CACHE_TIMEOUT": "300", "CATALOGUE_LOCAL_CACHE": "1"}),
+                # Redis alone: every hit is one round trip
+                (
+                    "Redis tier only",
+                    {"CATALOGUE_CACHE_TIMEOUT": "300", "CATALOGUE_LOCAL_CACHE": "0"},
+                ),
+                ("uncached", {"CATALOGUE_CACHE_TIMEOUT": "0", "CATALOGUE_LOCAL_CACHE": "0"}),
+            )
+            for mode, mode_settings in modes:
                 targets = [
-                    ("floor: bare Django JsonResponse" + ("" if mode == "cached" else ", again"),
-                     "/bench/floor", None),
                     (f"product detail, {mode}", "/api/products/1", script),
                     (f"product list, {mode}", "/api/products?page_size=20", None),
-                ]  # fmt: skip
+                ]
                 if mode == "cached":
-                    targets += [
+                    targets = [
+                        ("floor: bare Django JsonResponse", "/bench/floor", None),
+                        *targets,
                         ("  floor + one Redis MGET", "/bench/floor-redis", None),
                         ("  floor through DRF APIView", "/bench/floor-drf", None),
                         ("  floor + one raw MGET, no framework", "/bench/floor-raw-redis", None),
                     ]
-                # A key prefix per mode: the uncached server must not find the cached one's entries.
-                mode_env = env | {
-                    "CATALOGUE_CACHE_TIMEOUT": timeout,
-                    "CACHE_KEY_PREFIX": f"{prefix}-{mode}",
-                }
+                elif mode == "uncached":
+                    targets.insert(
+                        0, ("floor: bare Django JsonResponse, again", "/bench/floor", None)
+                    )
+                # A key prefix per mode: no server finds another's entries.
+                slug = mode.replace(" ", "-")
+                mode_env = env | mode_settings | {"CACHE_KEY_PREFIX": f"{prefix}-{slug}"}
                 with gunicorn(
                     mode_env, args.workers, args.threads, workdir / f"gunicorn-{mode}.log"
                 ) as base:

@@ -127,6 +127,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 CATALOGUE_CACHE_TIMEOUT = env.int("CATALOGUE_CACHE_TIMEOUT", default=300)
+# With Redis as the cache, each process also keeps catalogue entries in its own memory, kept
+# fresh by Redis pub/sub (apps/product/local_cache.py); at most this many seconds per entry.
+CATALOGUE_LOCAL_CACHE = env.bool("CATALOGUE_LOCAL_CACHE", default=True)
+CATALOGUE_LOCAL_TIMEOUT = env.int("CATALOGUE_LOCAL_TIMEOUT", default=60)
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 
 # Celery: configured from here with the CELERY_ namespace; the broker comes from the overlay.

@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from apps.product import cache as catalogue_cache
 from ecommerce import resolver
 from tests.factories import UserFactory
 from tests.fixtures.remote_phase import make_transactional, phase_services  # noqa: F401
@@ -15,8 +16,10 @@ from tests.fixtures.stripe import local_stripe, stripe_server  # noqa: F401  (fo
 @pytest.fixture(autouse=True)
 def _clean_cache():
     cache.delete_pattern("*")
+    catalogue_cache.clear_local()
     yield
     cache.delete_pattern("*")
+    catalogue_cache.clear_local()
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,16 @@ A reader takes the versions before it reads the database and stores its value ta
 a writer bumps the versions after its transaction commits. A value is served only while its tag
 equals the current versions, so whatever a slow reader stores after an update is never served.
 A hit costs one round trip: the versions and the entry come back in the same MGET.
+
+With Redis as the cache, a first tier in each process's memory (`local_cache.LocalTier`) sits in
+front and answers hits with no round trip at all; writers announce their bumps on a pub/sub
+channel that every reading process listens to.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +21,11 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from redis import RedisError
+
+from apps.product.local_cache import BUMP_AND_PUBLISH, MISSING, LocalTier
+
+log = logging.getLogger(__name__)
 
 CATALOGUE = "catalogue:v"  # every list (stock, prices, names, categories)
 CATEGORIES = "categories:v"
@@ -30,16 +41,79 @@ def _fresh_version(key: str) -> int:
     return cache.get(key) or 0
 
 
+def _uses_redis() -> bool:
+    return settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+
+
+_tier: LocalTier | None = None
+_tier_lock = threading.Lock()
+
+
+def local_tier() -> LocalTier | None:
+    """This process's first tier, or None where it is off (no Redis, or caching is off)."""
+    global _tier
+    if _tier is None:
+        if not (
+            settings.CATALOGUE_LOCAL_CACHE
+            and settings.CATALOGUE_CACHE_TIMEOUT > 0
+            and _uses_redis()
+        ):
+            return None
+        with _tier_lock:
+            if _tier is None:
+                _tier = LocalTier(
+                    settings.CACHES["default"]["LOCATION"],
+                    cache.make_key("catalogue:invalidations"),
+                    timeout=min(settings.CATALOGUE_CACHE_TIMEOUT, settings.CATALOGUE_LOCAL_TIMEOUT),
+                )
+    return _tier
+
+
+def clear_local() -> None:
+    if _tier is not None:
+        _tier.clear()
+
+
 def _bump(*keys: str) -> None:
-    for key in keys:
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, time.time_ns(), timeout=None)
+    if not _uses_redis():
+        for key in keys:
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.set(key, time.time_ns(), timeout=None)
+        return
+    from django_redis import get_redis_connection
+
+    try:
+        get_redis_connection("default").eval(
+            BUMP_AND_PUBLISH,
+            len(keys),
+            *(cache.make_key(key) for key in keys),
+            time.time_ns(),
+            cache.make_key("catalogue:invalidations"),
+            LocalTier.message(keys),
+        )
+    except (RedisError, OSError) as error:  # a cache outage never fails the write behind it
+        log.warning("catalogue cache versions %s not bumped: %s", keys, error)
+    if _tier is not None:
+        _tier.invalidate(keys)  # this process reads its own writes, without waiting for the echo
 
 
 def cached(key: str, version_keys: tuple[str, ...], compute: Callable[[], Any]) -> Any:
     """The value under `key` if it was computed at the current versions, else `compute()`."""
+    tier = local_tier()
+    token = tier.token(version_keys) if tier is not None else None
+    if token is not None:
+        value = tier.get(key, token)
+        if value is not MISSING:
+            return value
+    value = _shared(key, version_keys, compute)
+    if token is not None and value is not None:
+        tier.put(key, token, version_keys, value)
+    return value
+
+
+def _shared(key: str, version_keys: tuple[str, ...], compute: Callable[[], Any]) -> Any:
     entry_key = f"{key}:entry"
     found = cache.get_many([*version_keys, entry_key])
     versions = [found.get(k) or _fresh_version(k) for k in version_keys]
