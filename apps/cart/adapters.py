@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from apps.cart import selectors, services
-from apps.cart.models import CartReservation
+from apps.cart.models import Cart, CartItem, CartReservation
 from ecommerce.grpc.channels import GrpcClient
 from ecommerce.grpc.messages import from_message
 from ecommerce.ports.cart import CartData, CartLine
@@ -36,19 +36,24 @@ def reservation_data(reservation: CartReservation) -> ReservationData:
     )
 
 
+def cart_data(user_id: int, cart: Cart | None, items: list[CartItem]) -> CartData:
+    return CartData(
+        user_id=user_id,
+        items=tuple(_line(i) for i in items),
+        currency=(cart.currency if cart and cart.currency else settings.DEFAULT_CURRENCY),
+        reserved=bool(cart and cart.reservation_key),
+    )
+
+
 class LocalCartAdapter:
     def get(self, *, user_id: int) -> CartData:
-        cart, items = selectors.cart_items(user_id=user_id)
-        return CartData(
-            user_id=user_id,
-            items=tuple(_line(i) for i in items),
-            currency=(cart.currency if cart and cart.currency else settings.DEFAULT_CURRENCY),
-            reserved=bool(cart and cart.reservation_key),
-        )
+        return cart_data(user_id, *selectors.cart_items(user_id=user_id))
 
     def add_item(self, *, user_id: int, product_id: int, quantity: int) -> CartData:
-        services.cart_add_item(user_id=user_id, product_id=product_id, quantity=quantity)
-        return self.get(user_id=user_id)
+        return cart_data(
+            user_id,
+            *services.cart_add_item(user_id=user_id, product_id=product_id, quantity=quantity),
+        )
 
     def set_quantity(self, *, user_id: int, product_id: int, quantity: int) -> CartData:
         services.cart_set_quantity(user_id=user_id, product_id=product_id, quantity=quantity)

@@ -47,14 +47,18 @@ def _check_quantity(quantity: int) -> None:
 
 def _locked_cart(user_id: int) -> Cart:
     """The user's cart, row-locked for this transaction; refuses while a checkout holds it."""
-    Cart.objects.get_or_create(user_id=user_id)
-    cart = Cart.objects.select_for_update().get(user_id=user_id)
+    cart = Cart.objects.select_for_update().filter(user_id=user_id).first()
+    if cart is None:
+        Cart.objects.get_or_create(user_id=user_id)
+        cart = Cart.objects.select_for_update().get(user_id=user_id)
     if cart.reservation_key:
         raise CartLocked("A checkout is in progress for this cart.")
     return cart
 
 
-def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> Cart:
+def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> tuple[Cart, list[CartItem]]:
+    """Add to the product's line (a new one if none). Returns the cart and its lines as they
+    now are, in the order the cart lists them."""
     _check_quantity(quantity)
     product = resolver.product().get(product_id)  # outside the transaction: may be remote
     if not product.is_active:
@@ -63,7 +67,9 @@ def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> Cart:
         )
     with transaction.atomic(using=DB):
         cart = _locked_cart(user_id)
-        item = cart.items.filter(product_id=product_id).first()
+        # Every write to a cart's lines holds the cart's lock: these rows stay as read.
+        items = list(cart.items.all())
+        item = next((i for i in items if i.product_id == product_id), None)
         new_quantity = quantity + (item.quantity if item else 0)
         if new_quantity > MAX_LINE_QUANTITY:
             raise InvalidRequest(
@@ -75,9 +81,7 @@ def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> Cart:
                 f"Only {product.stock} of product {product_id} left.",
                 {"product_id": product_id, "requested": new_quantity, "available": product.stock},
             )
-        others = {
-            c for c in cart.items.exclude(product_id=product_id).values_list("currency", flat=True)
-        }
+        others = {i.currency for i in items if i.product_id != product_id}
         if others and product.currency not in others:
             raise InvalidRequest(
                 "A cart holds one currency.",
@@ -87,17 +91,19 @@ def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> Cart:
                     ]
                 },
             )
-        CartItem.objects.update_or_create(
-            cart=cart,
-            product_id=product_id,
-            defaults={
-                "sku": product.sku,
-                "name": product.name,
-                "quantity": new_quantity,
-                "unit_price": product.price,
-                "currency": product.currency,
-            },
-        )
+        line = {
+            "sku": product.sku,
+            "name": product.name,
+            "quantity": new_quantity,
+            "unit_price": product.price,
+            "currency": product.currency,
+        }
+        if item is None:
+            items.append(CartItem.objects.create(cart=cart, product_id=product_id, **line))
+        else:
+            for name, value in line.items():
+                setattr(item, name, value)
+            item.save(update_fields=list(line))
         cart.currency = product.currency
         cart.save(update_fields=["currency", "updated_at"])
         _emit_item(
@@ -109,7 +115,7 @@ def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> Cart:
             unit_price=product.price,
             currency=product.currency,
         )
-        return cart
+        return cart, items
 
 
 def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
