@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apps.order import selectors, services
-from apps.order.models import Order
+from apps.order.models import Order, OrderLine, SagaStep
 from ecommerce.grpc.channels import GrpcClient
 from ecommerce.grpc.messages import from_message
 from ecommerce.ports.order import CheckoutResult, OrderData, OrderLineData, SagaStepData
@@ -11,8 +11,18 @@ from ecommerce.proto.gen.order.v1 import order_pb2 as pb
 from ecommerce.proto.gen.order.v1 import order_pb2_grpc
 
 
-def order_data(order: Order) -> OrderData:
+def order_data(
+    order: Order,
+    *,
+    lines: list[OrderLine] | None = None,
+    steps: tuple[SagaStep, ...] | None = None,
+) -> OrderData:
+    """The order as the port shows it; `lines` and `steps`, when given, are not read again."""
     saga = selectors.saga_of(order)
+    if lines is None:
+        lines = order.lines.all()
+    if steps is None:
+        steps = saga.steps.all() if saga else ()
     return OrderData(
         id=order.pk,
         user_id=order.user_id,
@@ -26,7 +36,7 @@ def order_data(order: Order) -> OrderData:
                 quantity=line.quantity,
                 unit_price=line.unit_price,
             )
-            for line in order.lines.all()
+            for line in lines
         ),
         total=order.total,
         currency=order.currency,
@@ -41,7 +51,7 @@ def order_data(order: Order) -> OrderData:
                 finished_at=step.finished_at,
                 error=step.error,
             )
-            for step in (saga.steps.all() if saga else ())
+            for step in steps
         ),
     )
 
@@ -50,10 +60,13 @@ class LocalOrderAdapter:
     def checkout(
         self, *, user_id: int, idempotency_key: str, payment_method: str
     ) -> CheckoutResult:
-        order, created = services.order_checkout(
+        order, lines, created = services.order_checkout(
             user_id=user_id, idempotency_key=idempotency_key, payment_method=payment_method
         )
-        return CheckoutResult(order=self.get(order_id=order.pk), created=created)
+        if not created:
+            return CheckoutResult(order=self.get(order_id=order.pk), created=False)
+        # A new order is answered as written: its lines, its saga not yet at its first step.
+        return CheckoutResult(order=order_data(order, lines=lines, steps=()), created=True)
 
     def get(self, *, order_id: int, user_id: int | None = None) -> OrderData:
         return order_data(selectors.order_get(order_id=order_id, user_id=user_id))

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from apps.order import events
@@ -146,18 +147,24 @@ def step_failed(saga: CheckoutSaga, name: str, *, reason: str, error: str = "") 
     return True
 
 
+def _order_lines(order: Order) -> list[OrderLine]:
+    """The order's lines by product, read at most once per drive: the saga's lock holds them."""
+    prefetch_related_objects([order], "lines")
+    return sorted(order.lines.all(), key=lambda line: line.product_id)
+
+
 def _take_reservation(order: Order, reservation: dict) -> None:
     """The reserved lines are what is sold: they replace the lines peeked at checkout."""
     items = reservation.get("items") or []
     wanted = [(i["product_id"], i["sku"], i["name"], i["quantity"], i["unit_price"]) for i in items]
-    held = list(
-        order.lines.order_by("product_id").values_list(
-            "product_id", "sku", "name", "quantity", "unit_price"
-        )
-    )
+    held = [
+        (line.product_id, line.sku, line.name, line.quantity, line.unit_price)
+        for line in _order_lines(order)
+    ]
     if sorted(wanted) == held and reservation.get("currency", order.currency) == order.currency:
         return  # the cart did not change between checkout and reservation
-    order.lines.all().delete()
+    order.refresh_from_db(fields=["lines"])  # forget the lines read above
+    OrderLine.objects.filter(order=order).delete()
     OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
@@ -211,7 +218,7 @@ def _retry_or_fail(saga: CheckoutSaga, step: SagaStep, reason: str, error: str) 
 def _lines(order: Order) -> list[StockLine]:
     return [
         StockLine(product_id=line.product_id, quantity=line.quantity)
-        for line in order.lines.order_by("product_id")
+        for line in _order_lines(order)
     ]
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from apps.order.models import Order, OutboxEvent
+from collections.abc import Iterable
+
+from apps.order.models import Order, OrderLine, OutboxEvent
 from ecommerce.outbox import emit
 
 DB = "order"
 
 
-def _lines(order: Order) -> list[dict]:
+def _lines(order: Order, lines: Iterable[OrderLine] | None) -> list[dict]:
     return [
         {"product_id": line.product_id, "quantity": line.quantity, "unit_price": line.unit_price}
-        for line in order.lines.all()
+        for line in (order.lines.all() if lines is None else lines)
     ]
 
 
@@ -26,12 +28,25 @@ def _emit(event_type: str, order: Order, **payload) -> None:
     )
 
 
-def order_created(order: Order) -> None:
-    _emit("order.created", order, total=order.total, currency=order.currency, lines=_lines(order))
+def order_created(order: Order, lines: Iterable[OrderLine] | None = None) -> None:
+    """`lines`: the order's lines when the caller has them, else they are read."""
+    _emit(
+        "order.created",
+        order,
+        total=order.total,
+        currency=order.currency,
+        lines=_lines(order, lines),
+    )
 
 
 def order_completed(order: Order) -> None:
-    _emit("order.completed", order, total=order.total, currency=order.currency, lines=_lines(order))
+    _emit(
+        "order.completed",
+        order,
+        total=order.total,
+        currency=order.currency,
+        lines=_lines(order, None),
+    )
 
 
 def order_failed(order: Order) -> None:

@@ -32,11 +32,12 @@ def _start_saga(order_id: int) -> None:
 
 def order_checkout(
     *, user_id: int, idempotency_key: str, payment_method: str
-) -> tuple[Order, bool]:
+) -> tuple[Order, list[OrderLine] | None, bool]:
     """A PENDING order and its saga, started once the order is committed.
 
     The same key from the same user is the same order; with another payment method it is a
-    conflict, not a second order.
+    conflict, not a second order. Returns the order, the lines written for it (None when the
+    order is a replay: nothing was written) and whether it was created.
     """
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
         raise InvalidRequest(
@@ -47,7 +48,7 @@ def order_checkout(
         raise InvalidRequest("Unknown payment method.", {"payment_method": ["Invalid."]})
     existing = Order.objects.filter(user_id=user_id, idempotency_key=idempotency_key).first()
     if existing is not None:
-        return _replayed(existing, payment_method), False
+        return _replayed(existing, payment_method), None, False
     cart = resolver.cart().get(user_id=user_id)
     if not cart.items:
         raise CartEmpty("The cart is empty.")
@@ -62,7 +63,7 @@ def order_checkout(
                 total=cart.total,
                 currency=cart.currency,
             )
-            OrderLine.objects.bulk_create(
+            lines = OrderLine.objects.bulk_create(
                 OrderLine(
                     order=order,
                     product_id=line.product_id,
@@ -74,13 +75,13 @@ def order_checkout(
                 for line in cart.items
             )
             CheckoutSaga.objects.create(order=order, step="reserve_cart")
-            events.order_created(order)
+            events.order_created(order, lines)
             transaction.on_commit(lambda: _start_saga(order.pk), using=DB)
     except IntegrityError:
         # The same key raced in from another request and won: its order is the answer.
         existing = Order.objects.get(user_id=user_id, idempotency_key=idempotency_key)
-        return _replayed(existing, payment_method), False
-    return order, True
+        return _replayed(existing, payment_method), None, False
+    return order, lines, True
 
 
 def _replayed(order: Order, payment_method: str) -> Order:
