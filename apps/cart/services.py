@@ -193,17 +193,20 @@ def _snapshot(cart: Cart) -> list[dict]:
 
 def cart_reserve(*, user_id: int, reservation_key: str) -> CartReservation:
     """Lock the cart for one checkout and snapshot its lines. Idempotent per key."""
-    existing = CartReservation.objects.filter(reservation_key=reservation_key).first()
-    if existing is not None:
-        return existing
     try:
         with transaction.atomic(using=DB):
-            Cart.objects.get_or_create(user_id=user_id)
-            cart = Cart.objects.select_for_update().get(user_id=user_id)
-            if cart.reservation_key and cart.reservation_key != reservation_key:
-                raise CartLocked("Another checkout holds this cart.")
-            items = _snapshot(cart)
+            cart = Cart.objects.select_for_update().filter(user_id=user_id).first()
+            if cart is not None and cart.reservation_key == reservation_key:
+                # A repeated command: the reservation is made and still holds the cart.
+                return CartReservation.objects.get(reservation_key=reservation_key)
+            items = _snapshot(cart) if cart is not None and not cart.reservation_key else []
             if not items:
+                # The key may have been used already (committed, released or a tombstone).
+                existing = CartReservation.objects.filter(reservation_key=reservation_key).first()
+                if existing is not None:
+                    return existing
+                if cart is not None and cart.reservation_key:
+                    raise CartLocked("Another checkout holds this cart.")
                 raise CartEmpty("The cart is empty.")
             reservation = CartReservation.objects.create(
                 reservation_key=reservation_key,
@@ -216,6 +219,7 @@ def cart_reserve(*, user_id: int, reservation_key: str) -> CartReservation:
             cart.save(update_fields=["reservation_key", "updated_at"])
             return reservation
     except IntegrityError:
+        # The key was used before, its lines since gone or back in the cart: that is the answer.
         return CartReservation.objects.get(reservation_key=reservation_key)
 
 
