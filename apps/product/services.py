@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from apps.product import cache
 from apps.product.models import Category, OutboxEvent, Product, StockHold, StockHoldLine
@@ -150,9 +151,6 @@ def stock_hold(*, hold_key: str, lines: Sequence[StockLine]) -> StockHold:
     lock rows in the same order and cannot deadlock.
     """
     wanted = _merged(lines)
-    existing = StockHold.objects.filter(hold_key=hold_key).first()
-    if existing is not None:
-        return existing
     try:
         with transaction.atomic(using=DB):
             hold = StockHold.objects.create(hold_key=hold_key)
@@ -171,7 +169,7 @@ def stock_hold(*, hold_key: str, lines: Sequence[StockLine]) -> StockHold:
             )
             cache.invalidate_products(*wanted)
     except IntegrityError:
-        # The same key was held concurrently and committed first: that hold is the answer.
+        # The key was held before (a repeated or concurrent command): that hold is the answer.
         return StockHold.objects.get(hold_key=hold_key)
     return hold
 
@@ -198,13 +196,13 @@ def stock_release(*, hold_key: str) -> StockHold:
 
 
 def stock_confirm(*, hold_key: str) -> StockHold:
-    with transaction.atomic(using=DB):
-        hold = StockHold.objects.select_for_update().filter(hold_key=hold_key).first()
-        if hold is None:
-            raise NotFound(f"No stock hold {hold_key}.", {"hold_key": hold_key})
-        if hold.status == StockHold.Status.RELEASED:
-            raise Conflict(f"Stock hold {hold_key} was released; it cannot be confirmed.")
-        if hold.status == StockHold.Status.HELD:
-            hold.status = StockHold.Status.CONFIRMED
-            hold.save(update_fields=["status", "updated_at"])
-        return hold
+    # A held hold is confirmed by one conditional UPDATE; any other state is read and judged.
+    StockHold.objects.filter(hold_key=hold_key, status=StockHold.Status.HELD).update(
+        status=StockHold.Status.CONFIRMED, updated_at=timezone.now()
+    )
+    hold = StockHold.objects.filter(hold_key=hold_key).first()
+    if hold is None:
+        raise NotFound(f"No stock hold {hold_key}.", {"hold_key": hold_key})
+    if hold.status == StockHold.Status.RELEASED:
+        raise Conflict(f"Stock hold {hold_key} was released; it cannot be confirmed.")
+    return hold
