@@ -142,15 +142,14 @@ def _payment_for_key(
         "currency": currency,
         "payment_method": payment_method,
     }
-    payment = Payment.objects.using(DB).filter(idempotency_key=idempotency_key).first()
-    if payment is None:
-        try:
-            with transaction.atomic(using=DB):
-                return Payment.objects.using(DB).create(
-                    idempotency_key=idempotency_key, status=S.PENDING, **wanted
-                )
-        except IntegrityError:
-            payment = Payment.objects.using(DB).get(idempotency_key=idempotency_key)
+    try:
+        with transaction.atomic(using=DB):
+            return Payment.objects.using(DB).create(
+                idempotency_key=idempotency_key, status=S.PENDING, **wanted
+            )
+    except IntegrityError:
+        # The key was used before (a repeated or resumed charge): that payment is the answer.
+        payment = Payment.objects.using(DB).get(idempotency_key=idempotency_key)
     differing = {
         name: {"first": getattr(payment, name), "now": value}
         for name, value in wanted.items()
