@@ -160,11 +160,25 @@ def product_ids_script(directory: Path, ids: list[int]) -> Path:
     return script
 
 
+def fixed_path_script(directory: Path, path: str) -> Path:
+    """A wrk script that asks for one path through a Lua request function, as the detail's does.
+
+    wrk spends CPU on every call of a Lua `request` function, on the same two cores as the
+    server; driving every endpoint through one keeps that cost out of the comparison.
+    """
+    script = directory / f"fixed-{abs(hash(path))}.lua"
+    script.write_text(f'request = function()\n  return wrk.format("GET", "{path}")\nend\n')
+    return script
+
+
 def measure(base: str, targets: list[tuple[str, str, Path | None]], args) -> list[Result]:
     """Each target for `rounds` interleaved rounds; the round with the median req/s is kept.
 
     Interleaving spreads whatever else the machine is doing over every target alike.
     """
+    targets = [
+        (name, path, lua or fixed_path_script(args.workdir, path)) for name, path, lua in targets
+    ]
     for _, path, lua in targets:  # fills the cache (cached mode) and the connection pools
         wrk(base, path, seconds=args.warmup, connections=args.connections, script=lua)
     runs: dict[str, list[Result]] = {name: [] for name, _, _ in targets}
@@ -202,6 +216,7 @@ def main() -> None:
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
     prefix = f"bench{os.getpid()}"
     workdir = Path(tempfile.mkdtemp(prefix="catalogue-bench-"))
+    args.workdir = workdir
     results: list[Result] = []
     started = time.monotonic()
     with scratch_database(postgres) as database_url:
