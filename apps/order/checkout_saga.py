@@ -109,23 +109,71 @@ def _record(saga: CheckoutSaga, name: str, status: str, *, error: str = "", resu
     return bool(updated)
 
 
+def _record_and_move(saga: CheckoutSaga, name: str, *, result, **fields) -> bool:
+    """A step's success and the saga's new fields in one statement (PostgreSQL), so the pair
+    commits together without a transaction around it. False if it was already recorded."""
+    connection = connections[DB]
+    now = timezone.now()
+    fields["updated_at"] = now
+    columns = [CheckoutSaga._meta.get_field(field) for field in fields]
+    assignments = ", ".join(f"{column.column} = %s" for column in columns)
+    values = [
+        column.get_db_prep_save(value, connection)
+        for column, value in zip(columns, fields.values(), strict=True)
+    ]
+    result_value = SagaStep._meta.get_field("result").get_db_prep_save(result or {}, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH step AS (
+                UPDATE {SagaStep._meta.db_table}
+                SET status = %s, finished_at = %s, error = '', result = %s
+                WHERE saga_id = %s AND name = %s AND status = %s
+                RETURNING saga_id
+            )
+            UPDATE {CheckoutSaga._meta.db_table} SET {assignments}
+            WHERE id IN (SELECT saga_id FROM step)
+            """,
+            [
+                SagaStep.Status.SUCCEEDED,
+                now,
+                result_value,
+                saga.pk,
+                name,
+                SagaStep.Status.STARTED,
+                *values,
+            ],
+        )
+        recorded = cursor.rowcount == 1
+    if recorded:
+        for field, value in fields.items():
+            setattr(saga, field, value)
+    return recorded
+
+
 def step_succeeded(saga: CheckoutSaga, name: str, *, result=None, **changes) -> bool:
-    """Record a step's success and move the saga on, in one transaction. The caller holds
-    the saga's lock. False if the outcome was already recorded (a duplicate reply)."""
+    """Record a step's success and move the saga on, atomically. The caller holds the saga's
+    lock. False if the outcome was already recorded (a duplicate reply)."""
+    sequence = FORWARD if name in FORWARD else COMPENSATION
+    following = sequence[sequence.index(name) + 1 :]
+    rewrites = name == "reserve_cart" and _reservation_differs(saga.order, result or {})
+    if following and name != "commit" and not rewrites and connections[DB].vendor == "postgresql":
+        # The common case: nothing but the step's row and the saga's position change.
+        if not _record_and_move(saga, name, result=result, step=following[0], **changes):
+            return False
+        failpoint(f"saga.recorded.{name}")
+        return True
     with transaction.atomic(using=DB):
         if not _record(saga, name, SagaStep.Status.SUCCEEDED, result=result):
             return False
-        if name == "reserve_cart":
+        if rewrites:
             _take_reservation(saga.order, result or {})
         if name == "commit":
             _complete(saga)
+        elif following:
+            _save(saga, step=following[0], **changes)
         else:
-            sequence = FORWARD if name in FORWARD else COMPENSATION
-            position = sequence.index(name)
-            if position + 1 < len(sequence):
-                _save(saga, step=sequence[position + 1], **changes)
-            else:
-                _fail_order(saga)
+            _fail_order(saga)
     failpoint(f"saga.recorded.{name}")
     return True
 
@@ -153,17 +201,21 @@ def _order_lines(order: Order) -> list[OrderLine]:
     return sorted(order.lines.all(), key=lambda line: line.product_id)
 
 
-def _take_reservation(order: Order, reservation: dict) -> None:
-    """The reserved lines are what is sold: they replace the lines peeked at checkout."""
+def _reservation_differs(order: Order, reservation: dict) -> bool:
+    """Whether the reserved lines differ from those peeked at checkout (the cart changed)."""
     items = reservation.get("items") or []
     wanted = [(i["product_id"], i["sku"], i["name"], i["quantity"], i["unit_price"]) for i in items]
     held = [
         (line.product_id, line.sku, line.name, line.quantity, line.unit_price)
         for line in _order_lines(order)
     ]
-    if sorted(wanted) == held and reservation.get("currency", order.currency) == order.currency:
-        return  # the cart did not change between checkout and reservation
-    order.refresh_from_db(fields=["lines"])  # forget the lines read above
+    return sorted(wanted) != held or reservation.get("currency", order.currency) != order.currency
+
+
+def _take_reservation(order: Order, reservation: dict) -> None:
+    """The reserved lines are what is sold: they replace the lines peeked at checkout."""
+    items = reservation.get("items") or []
+    order.refresh_from_db(fields=["lines"])  # forget the lines read before
     OrderLine.objects.filter(order=order).delete()
     OrderLine.objects.bulk_create(
         OrderLine(
