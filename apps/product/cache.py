@@ -20,7 +20,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
 from redis import RedisError
 
 from apps.product.local_cache import BUMP_AND_PUBLISH, MISSING, LocalTier
@@ -69,6 +71,17 @@ def local_tier() -> LocalTier | None:
     return _tier
 
 
+@receiver(setting_changed)
+def _settings_changed(setting: str, **kwargs) -> None:
+    """A new cache or catalogue setting (tests override them) means a new tier."""
+    global _tier
+    if setting == "CACHES" or setting.startswith("CATALOGUE_"):
+        with _tier_lock:
+            old, _tier = _tier, None
+        if old is not None:
+            old.stop(wait=False)
+
+
 def clear_local() -> None:
     if _tier is not None:
         _tier.clear()
@@ -84,6 +97,7 @@ def _bump(*keys: str) -> None:
         return
     from django_redis import get_redis_connection
 
+    tier = _tier
     try:
         get_redis_connection("default").eval(
             BUMP_AND_PUBLISH,
@@ -91,12 +105,12 @@ def _bump(*keys: str) -> None:
             *(cache.make_key(key) for key in keys),
             time.time_ns(),
             cache.make_key("catalogue:invalidations"),
-            LocalTier.message(keys),
+            LocalTier.message(keys, tier.origin if tier is not None else "-"),
         )
     except (RedisError, OSError) as error:  # a cache outage never fails the write behind it
         log.warning("catalogue cache versions %s not bumped: %s", keys, error)
-    if _tier is not None:
-        _tier.invalidate(keys)  # this process reads its own writes, without waiting for the echo
+    if tier is not None:
+        tier.invalidate(keys)  # this process reads its own writes, without waiting for the echo
 
 
 def cached(key: str, version_keys: tuple[str, ...], compute: Callable[[], Any]) -> Any:

@@ -10,8 +10,8 @@ Freshness rests on three rules:
   entry carries the generations its reader saw *before* it read, and is served only while they
   are still current. An invalidation that lands while a slow reader is busy therefore makes
   whatever it stores unservable, the same guarantee the Redis tier gives.
-- A writer's own process applies its invalidation at once, before any other code can read, so a
-  process always reads its own writes. Other processes see them when the message arrives (well
+- A writer's own process applies its invalidation at once, right after the bump, so a process
+  always reads its own writes (and skips the echo of its own message). Other processes see them when the message arrives (well
   under a millisecond on one host): the same window as between a database commit and the Redis
   version bump that follows it.
 - The tier is used only while the subscription is known to be alive. A lost connection (or a
@@ -117,9 +117,19 @@ class LocalTier:
         self._epoch += 1
         self._entries = {}
 
+    @property
+    def origin(self) -> str:
+        """This process's name on the channel: its own messages are not applied twice."""
+        return f"{os.getpid()}-{id(self)}"  # a forked child is another origin
+
     @staticmethod
-    def message(version_keys: Iterable[str]) -> str:
-        return " ".join(version_keys)
+    def message(version_keys: Iterable[str], origin: str = "-") -> str:
+        return " ".join((origin, *version_keys))
+
+    def _received(self, data: bytes) -> None:
+        origin, *version_keys = data.decode().split()
+        if origin != self.origin:  # the writer applied its own at once (cache._bump)
+            self.invalidate(version_keys)
 
     # -- the subscription -------------------------------------------------------------------
 
@@ -154,10 +164,11 @@ class LocalTier:
         self._start_lock = threading.Lock()
         self._stopping = threading.Event()
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = True) -> None:
+        """End the subscription; with `wait`, until its thread has exited (at most 5 s)."""
         self._stopping.set()
         thread = self._thread
-        if thread is not None:
+        if wait and thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
         self._thread = None
         self._go_dark()
@@ -198,7 +209,7 @@ class LocalTier:
                         continue
                     kind = message["type"]
                     if kind == "message":
-                        self.invalidate(message["data"].decode().split())
+                        self._received(message["data"])
                     elif kind == "pong":
                         self._last_pong = time.monotonic()
                     elif kind == "subscribe":

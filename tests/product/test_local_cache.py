@@ -13,6 +13,7 @@ import time
 
 import pytest
 from django.core.cache import cache as django_cache
+from django.test import override_settings
 from django_redis import get_redis_connection
 
 from apps.product import cache, services
@@ -175,6 +176,22 @@ def test_a_lost_subscription_turns_the_tier_off_and_forgets_everything(api, prod
     with product_queries() as queries:
         assert _detail(api, product)["price"] == 4000
     assert len(queries) == 0
+
+
+def test_a_new_cache_setting_gets_a_new_subscription(settings):
+    # given
+    before = _tier()
+    unreachable = dict(settings.CACHES["default"], LOCATION="redis://127.0.0.1:1/0")
+    # when
+    with override_settings(CACHES={"default": unreachable}):
+        during = cache.local_tier()
+        time.sleep(0.2)
+        during_live = during.live
+    # then: the tier for the unreachable Redis is off, and the real one is back afterwards
+    assert during is not before and during_live is False
+    assert not before.live
+    after = _tier()
+    assert after is not during and after.live
 
 
 def test_the_writers_own_process_reads_its_write_at_once(api):
