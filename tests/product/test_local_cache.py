@@ -194,6 +194,20 @@ def test_a_new_cache_setting_gets_a_new_subscription(settings):
     assert after is not during and after.live
 
 
+def test_metrics_show_hits_per_tier_and_the_subscription(api):
+    # given
+    _tier()
+    product = ProductFactory()
+    _detail(api, product)  # a miss everywhere, stored in both tiers
+    # when
+    _detail(api, product)
+    # then
+    text = api.get("/metrics").content.decode()
+    assert 'catalogue_cache_lookups_total{result="hit",tier="local"}' in text
+    assert 'catalogue_cache_lookups_total{result="miss",tier="redis"}' in text
+    assert "catalogue_local_cache_live 1.0" in text
+
+
 def test_the_writers_own_process_reads_its_write_at_once(api):
     # given
     _tier()
