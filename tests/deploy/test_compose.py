@@ -4,10 +4,7 @@ the commands, environment, health checks and start order that the settings and c
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,7 +15,8 @@ from django.conf import settings
 from phases import NAMED
 from tests.deploy.compose import DOCKER, app_services, compose_files, environment, load, phase_model
 from tests.deploy.environment import names_read
-from tests.deploy.procfile import PHASES, ROOT, processes, serves, split_command
+from tests.deploy.procfile import PHASES, processes, serves, split_command
+from tests.deploy.settings_probe import settings_for
 
 # The compose specification's JSON schema (compose-spec/compose-go's `compose-spec.json`), as
 # shipped in the npm package dclint 3.1.0 at schemas/compose.schema.json.
@@ -158,28 +156,6 @@ def test_every_extracted_service_has_its_own_database(phase):
             assert parts.path.lstrip("/") in created, (name, key)
 
 
-def _settings_for(env: dict[str, str], tmp_path) -> dict:
-    probe = (
-        "import json, importlib, os; "
-        "s = importlib.import_module('settings.' + os.environ['ECOMMERCE_MODE']); "
-        "print(json.dumps({'databases': {a: c.get('NAME') for a, c in s.DATABASES.items()}, "
-        "'schemas': {a: c.get('SCHEMA') for a, c in s.DATABASES.items()}, "
-        "'extracted': sorted(s.ECOMMERCE_PHASE.extracted), 'grpc': s.GRPC_TARGETS, "
-        "'broker': s.CELERY_BROKER_URL, 'kafka': s.KAFKA_BOOTSTRAP_SERVERS}))"
-    )
-    clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ECOMMERCE_VAR_DIR": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={**clean, **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
 @pytest.mark.parametrize("phase", PHASES)
 def test_the_settings_built_from_each_container_give_it_its_own_databases(phase, tmp_path):
     # given: the distinct environments of the phase (the edge's, each service's)
@@ -190,7 +166,7 @@ def test_the_settings_built_from_each_container_give_it_its_own_databases(phase,
         seen.setdefault(env.get("ECOMMERCE_SERVES", ""), env)
     for serving, env in seen.items():
         # when
-        built = _settings_for(env, tmp_path)
+        built = settings_for(env, tmp_path)
         # then
         assert built["extracted"] == sorted(NAMED[phase])
         assert built["broker"] == env["CELERY_BROKER_URL"]
