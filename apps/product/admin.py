@@ -1,10 +1,60 @@
 """The catalogue in Django admin: what a catalogue manager works in all day."""
 
+from django import forms
 from django.contrib import admin, messages
 
 from apps.product import services
 from apps.product.models import Category, Product, StockHold, StockHoldLine
-from apps.product.money import format_money
+from apps.product.money import exponent, format_money, to_major, to_minor
+
+MAX_PRICE_MINOR = 2**31 - 1  # the column's limit
+
+
+class ProductForm(forms.ModelForm):
+    """The price is typed as money ("18.50"), in the product's currency, and stored in minor
+    units."""
+
+    price = forms.DecimalField(
+        min_value=0,
+        max_digits=15,
+        help_text="In the currency's usual unit, e.g. 18.50 for USD, 1850 for JPY.",
+    )
+
+    class Meta:
+        model = Product
+        fields = [
+            "sku",
+            "name",
+            "description",
+            "category",
+            "is_active",
+            "price",
+            "currency",
+            "stock",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and self.instance.price is not None:
+            self.initial["price"] = to_major(self.instance.price, self.instance.currency)
+
+    def clean(self):
+        cleaned = super().clean()
+        price, currency = cleaned.get("price"), cleaned.get("currency")
+        if price is not None and currency:
+            try:
+                minor = to_minor(price, currency)
+            except ValueError:
+                self.add_error(
+                    "price",
+                    f"{currency.upper()} prices have at most {exponent(currency)} decimal places.",
+                )
+            else:
+                if minor > MAX_PRICE_MINOR:
+                    self.add_error("price", "That price is too large.")
+                else:
+                    cleaned["price"] = minor
+        return cleaned
 
 
 @admin.register(Category)
@@ -16,6 +66,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    form = ProductForm
     list_display = ["sku", "name", "category", "price_display", "stock", "is_active", "updated_at"]
     list_display_links = ["sku", "name"]
     list_editable = ["stock"]

@@ -23,11 +23,27 @@ from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import receiver
+from prometheus_client import Counter, Gauge
 from redis import RedisError
 
 from apps.product.local_cache import BUMP_AND_PUBLISH, MISSING, LocalTier
 
 log = logging.getLogger(__name__)
+
+LOOKUPS = Counter(
+    "catalogue_cache_lookups_total",
+    "Catalogue cache lookups, by tier (local: this process's memory; redis) and result.",
+    ["tier", "result"],
+)
+_LOCAL_HIT, _LOCAL_MISS = LOOKUPS.labels("local", "hit"), LOOKUPS.labels("local", "miss")
+_REDIS_HIT, _REDIS_MISS = LOOKUPS.labels("redis", "hit"), LOOKUPS.labels("redis", "miss")
+Gauge(
+    "catalogue_local_cache_live",
+    "1 while this process's catalogue memory tier is subscribed to invalidations, else 0.",
+).set_function(lambda: int(_tier is not None and _tier.live))
+Gauge(
+    "catalogue_local_cache_entries", "Entries in this process's catalogue memory tier."
+).set_function(lambda: len(_tier) if _tier is not None else 0)
 
 CATALOGUE = "catalogue:v"  # every list (stock, prices, names, categories)
 CATEGORIES = "categories:v"
@@ -120,7 +136,9 @@ def cached(key: str, version_keys: tuple[str, ...], compute: Callable[[], Any]) 
     if token is not None:
         value = tier.get(key, token)
         if value is not MISSING:
+            _LOCAL_HIT.inc()
             return value
+        _LOCAL_MISS.inc()
     value = _shared(key, version_keys, compute)
     if token is not None and value is not None:
         tier.put(key, token, version_keys, value)
@@ -133,7 +151,9 @@ def _shared(key: str, version_keys: tuple[str, ...], compute: Callable[[], Any])
     versions = [found.get(k) or _fresh_version(k) for k in version_keys]
     entry = found.get(entry_key)
     if entry is not None and entry[0] == versions:
+        _REDIS_HIT.inc()
         return entry[1]
+    _REDIS_MISS.inc()
     value = compute()
     if value is not None:
         cache.set(entry_key, (versions, value), timeout=settings.CATALOGUE_CACHE_TIMEOUT)

@@ -31,8 +31,21 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis
+from prometheus_client import Counter
 
 log = logging.getLogger(__name__)
+
+INVALIDATIONS = Counter(
+    "catalogue_local_cache_invalidations_total",
+    "Invalidations applied to this process's catalogue memory tier, by where they came from.",
+    ["origin"],
+)
+SUBSCRIPTIONS_LOST = Counter(
+    "catalogue_local_cache_subscriptions_lost_total",
+    "Times the invalidation subscription was lost and the memory tier emptied and turned off.",
+)
+_FROM_HERE = INVALIDATIONS.labels("this_process")
+_FROM_CHANNEL = INVALIDATIONS.labels("channel")
 
 MISSING = object()
 PING_EVERY = 1.0
@@ -107,7 +120,8 @@ class LocalTier:
 
     # -- invalidating -----------------------------------------------------------------------
 
-    def invalidate(self, version_keys: Iterable[str]) -> None:
+    def invalidate(self, version_keys: Iterable[str], *, received: bool = False) -> None:
+        (_FROM_CHANNEL if received else _FROM_HERE).inc()
         generations = self._generations
         for key in version_keys:
             generations[key] = generations.get(key, 0) + 1
@@ -129,7 +143,7 @@ class LocalTier:
     def _received(self, data: bytes) -> None:
         origin, *version_keys = data.decode().split()
         if origin != self.origin:  # the writer applied its own at once (cache._bump)
-            self.invalidate(version_keys)
+            self.invalidate(version_keys, received=True)
 
     # -- the subscription -------------------------------------------------------------------
 
@@ -137,6 +151,9 @@ class LocalTier:
     def client_name(self) -> str:
         """The subscription's connection name, as CLIENT LIST shows it."""
         return f"catalogue-invalidations-{os.getpid()}"
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     @property
     def live(self) -> bool:
@@ -174,6 +191,8 @@ class LocalTier:
         self._go_dark()
 
     def _go_dark(self) -> None:
+        if self._live:
+            SUBSCRIPTIONS_LOST.inc()
         self._live = False
         self._epoch += 1
         self._entries = {}

@@ -166,3 +166,68 @@ def test_staff_manage_categories(staff_client):
 )
 def test_money_is_shown_in_the_currencys_own_minor_unit(amount, currency, shown):
     assert format_money(amount, currency) == shown
+
+
+def _change_form(product: Product, **changes) -> dict:
+    form = {
+        "sku": product.sku,
+        "name": product.name,
+        "description": product.description,
+        "category": product.category_id,
+        "is_active": "on",
+        "price": "0",
+        "currency": product.currency,
+        "stock": product.stock,
+        "_save": "Save",
+    }
+    form.update(changes)
+    return form
+
+
+def test_the_change_form_shows_the_price_as_money(staff_client):
+    # given
+    product = ProductFactory(price=1850, currency="USD")
+    # when
+    response = staff_client.get(f"{CHANGELIST}{product.pk}/change/")
+    # then
+    assert response.status_code == 200
+    assert 'name="price" value="18.50"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "typed, currency, stored",
+    [("18.50", "USD", 1850), ("18.5", "EUR", 1850), ("1850", "JPY", 1850), ("1.234", "KWD", 1234)],
+)
+def test_staff_type_prices_as_money(staff_client, typed, currency, stored):
+    # given
+    product = ProductFactory(price=100, currency="USD")
+    # when
+    response = staff_client.post(
+        f"{CHANGELIST}{product.pk}/change/", _change_form(product, price=typed, currency=currency)
+    )
+    # then
+    assert response.status_code == 302, response.content[:2000]
+    assert Product.objects.get(pk=product.pk).price == stored
+
+
+@pytest.mark.parametrize(
+    "typed, currency, error",
+    [
+        ("18.505", "USD", "USD prices have at most 2 decimal places."),
+        ("18.5", "JPY", "JPY prices have at most 0 decimal places."),
+        ("-1", "USD", "Ensure this value is greater than or equal to 0."),
+        ("99999999999", "USD", "That price is too large."),
+        ("ten", "USD", "Enter a number."),
+    ],
+)
+def test_a_price_the_currency_cannot_hold_is_refused(staff_client, typed, currency, error):
+    # given
+    product = ProductFactory(price=100, currency="USD")
+    # when
+    response = staff_client.post(
+        f"{CHANGELIST}{product.pk}/change/", _change_form(product, price=typed, currency=currency)
+    )
+    # then
+    assert response.status_code == 200
+    assert error in response.context["adminform"].form.errors["price"]
+    assert Product.objects.get(pk=product.pk).price == 100

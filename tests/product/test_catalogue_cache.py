@@ -111,7 +111,7 @@ def test_an_admin_change_form_edit_is_seen_at_once(api, staff_client):
         "description": product.description,
         "category": product.category_id,
         "is_active": "on",
-        "price": 2500,
+        "price": "25.00",
         "currency": "USD",
         "stock": 5,
         "_save": "Save",

@@ -161,9 +161,10 @@ def test_a_lost_subscription_turns_the_tier_off_and_forgets_everything(api, prod
     redis = get_redis_connection("default")
     name = tier.client_name
     (listener,) = [c for c in redis.client_list() if c.get("name") == name]
+    before = tier.token(())
     # when: the connection dies, and a change is announced while nobody listens
     redis.client_kill_filter(_id=listener["id"])
-    _until(lambda: not tier.live)
+    _until(lambda: tier.token(()) != before)  # off (None), or already on again, a new epoch
     type(product).objects.filter(pk=product.pk).update(price=4000)
     _drop_shared_entries()
     _bump_from_another_process(f"product:{product.pk}:v")
@@ -192,6 +193,20 @@ def test_a_new_cache_setting_gets_a_new_subscription(settings):
     assert not before.live
     after = _tier()
     assert after is not during and after.live
+
+
+def test_metrics_show_hits_per_tier_and_the_subscription(api):
+    # given
+    _tier()
+    product = ProductFactory()
+    _detail(api, product)  # a miss everywhere, stored in both tiers
+    # when
+    _detail(api, product)
+    # then
+    text = api.get("/metrics").content.decode()
+    assert 'catalogue_cache_lookups_total{result="hit",tier="local"}' in text
+    assert 'catalogue_cache_lookups_total{result="miss",tier="redis"}' in text
+    assert "catalogue_local_cache_live 1.0" in text
 
 
 def test_the_writers_own_process_reads_its_write_at_once(api):
