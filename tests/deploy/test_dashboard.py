@@ -1,0 +1,132 @@
+"""The Grafana dashboard: provisioned from the files compose mounts, every query on metric names
+and labels the processes really export (the edge's /metrics, in this process's registry)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.deploy.compose import DOCKER, load
+
+DASHBOARD = DOCKER / "grafana/dashboards/ecommerce.json"
+# Labels Prometheus adds to every series it scrapes (docker/prometheus/*.yml).
+TARGET_LABELS = {"job", "instance", "process"}
+_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or"}
+_KEYWORDS |= {"unless", "offset", "inf", "nan"}
+_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+
+
+def _queries() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression selects (not functions, keywords or labels)."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    text = re.sub(r"\{[^}]*\}", "", text)
+    text = re.sub(r"\[[^\]]*\]", "", text)
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", text)
+    found = re.findall(rf"(?<![\w:.$])({_NAME})\s*(\(?)", text)
+    return {name for name, call in found if not call and name not in _KEYWORDS}
+
+
+def label_names(expr: str) -> set[str]:
+    """Labels an expression matches on or groups by."""
+    labels: set[str] = set()
+    for body in re.findall(r"\{([^}]*)\}", expr):
+        labels.update(re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", body))
+    for group in re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", expr):
+        labels.update(label.strip() for label in group.split(",") if label.strip())
+    return labels
+
+
+def test_the_query_reader_finds_metrics_and_labels():
+    expr = (
+        'histogram_quantile(0.95, sum by (le, view) (rate(django_x_bucket{job="web", '
+        'view=~"a.*"}[$__rate_interval]))) / on (view) sum(up) > bool 0'
+    )
+    assert metric_names(expr) == {"django_x_bucket", "up"}
+    assert label_names(expr) == {"le", "view", "job"}
+
+
+@pytest.fixture
+def exported(client, django_db_blocker) -> dict[str, set[str]]:
+    """Every series name the edge's /metrics exposes, with its labels, after a request and a query;
+    the modules of the gRPC server and the catalogue cache loaded, as in the processes that run
+    them."""
+    import apps.product.cache  # noqa: F401
+    import ecommerce.grpc.server  # noqa: F401
+
+    with django_db_blocker.unblock():
+        from django.db import connections
+
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+    client.get("/healthz")
+    body = client.get("/metrics").content.decode()
+    names: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(body):
+        # A labelled metric with no sample yet has no series: its labels come from its collector.
+        collector = REGISTRY._names_to_collectors.get(family.name) or (
+            REGISTRY._names_to_collectors.get(f"{family.name}_total")
+        )
+        declared = set(getattr(collector, "_labelnames", ()))
+        suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}
+        for suffix in suffixes.get(family.type, [""]):
+            names[family.name + suffix] = declared | ({"le"} if suffix == "_bucket" else set())
+        for sample in family.samples:
+            names.setdefault(sample.name, set()).update(sample.labels)
+    return names
+
+
+@pytest.mark.django_db
+def test_every_query_uses_metrics_the_processes_export(exported):
+    for expr in _queries():
+        names = metric_names(expr)
+        assert names, expr
+        missing = names - exported.keys()
+        assert not missing, f"{sorted(missing)} in {expr}"
+        known = set().union(*(exported[name] for name in names)) | TARGET_LABELS
+        assert label_names(expr) <= known, f"{sorted(label_names(expr) - known)} in {expr}"
+
+
+@pytest.mark.django_db
+def test_the_dashboard_shows_requests_cache_and_grpc(exported):
+    used = set().union(*(metric_names(expr) for expr in _queries()))
+    for needed in (
+        "django_http_requests_total_by_view_transport_method_total",
+        "django_http_requests_latency_seconds_by_view_method_bucket",
+        "catalogue_cache_lookups_total",
+        "grpc_server_handling_seconds_count",
+        "grpc_client_handling_seconds_count",
+    ):
+        assert needed in used
+
+
+def test_grafana_provisions_the_datasource_and_dashboards_the_panels_use():
+    # given
+    datasources = yaml.safe_load(
+        (DOCKER / "grafana/provisioning/datasources/prometheus.yaml").read_text()
+    )["datasources"]
+    providers = yaml.safe_load(
+        (DOCKER / "grafana/provisioning/dashboards/ecommerce.yaml").read_text()
+    )["providers"]
+    grafana = load(DOCKER / "compose.infra.yaml")["services"]["grafana"]
+    dashboard = json.loads(DASHBOARD.read_text())
+    # then
+    uids = {source["uid"] for source in datasources}
+    assert datasources[0]["url"] == "http://prometheus:9090"
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] in uids
+        assert all(target["datasource"]["uid"] in uids for target in panel["targets"])
+    mounts = dict(volume.rsplit(":", 1)[0].split(":", 1) for volume in grafana["volumes"])
+    assert mounts["./grafana/dashboards"] == providers[0]["options"]["path"]
+    assert mounts["./grafana/provisioning"] == "/etc/grafana/provisioning"
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home == f"{providers[0]['options']['path']}/{DASHBOARD.name}"
