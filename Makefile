@@ -34,6 +34,7 @@ test: install
 lint: install $(BUF)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/hadolint docker/Dockerfile
 	$(MAKE) --no-print-directory proto-lint
 
 bench: install

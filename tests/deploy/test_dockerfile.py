@@ -1,68 +1,69 @@
 """The image: multi-stage, slim Python of the project's version, non-root, the project's runtime
-dependencies only, every package of the code in it, static files collected, a health check."""
+dependencies only, every package of the code in it, static files collected, a health check.
+The Dockerfile is read with BuildKit's own parser (the `dockerfile` package)."""
 
 from __future__ import annotations
 
 import fnmatch
-import json
-import re
 import tomllib
 
+import dockerfile
+
 from tests.deploy.compose import DOCKER, phase_model
+from tests.deploy.kustomize import render
 from tests.deploy.procfile import ROOT
 
-DOCKERFILE = (DOCKER / "Dockerfile").read_text()
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+INSTRUCTIONS = dockerfile.parse_file(str(DOCKER / "Dockerfile"))
 
 
-def _instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments), continuation lines joined, comments dropped."""
-    text = re.sub(r"\\\n\s*", " ", DOCKERFILE)
-    found = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            word, _, rest = line.partition(" ")
-            found.append((word.upper(), rest.strip()))
-    return found
+def _final_stage() -> list[dockerfile.Command]:
+    last = max(i for i, step in enumerate(INSTRUCTIONS) if step.cmd == "FROM")
+    return list(INSTRUCTIONS[last:])
 
 
-def _final_stage() -> list[tuple[str, str]]:
-    steps = _instructions()
-    last = max(i for i, (word, _) in enumerate(steps) if word == "FROM")
-    return steps[last:]
+def _of(kind: str, steps=INSTRUCTIONS) -> list[dockerfile.Command]:
+    return [step for step in steps if step.cmd == kind]
 
 
 def test_the_image_is_built_in_stages_on_the_slim_python_the_project_requires():
     # given
-    steps = _instructions()
-    args = dict(rest.split("=", 1) for word, rest in steps if word == "ARG" and "=" in rest)
-    bases = [rest.split()[0] for word, rest in steps if word == "FROM"]
+    args = dict(step.value[0].split("=", 1) for step in _of("ARG") if "=" in step.value[0])
+    bases = [step.value[0] for step in _of("FROM")]
     # then
     assert len(bases) >= 2
     assert PYPROJECT["project"]["requires-python"] == f">={args['PYTHON_VERSION']}"
     assert all(base == "python:${PYTHON_VERSION}-slim-bookworm" for base in bases)
-    assert any(word == "COPY" and rest.startswith("--from=") for word, rest in _final_stage())
+    assert any(step.flags and step.flags[0].startswith("--from=") for step in _of("COPY"))
 
 
 def test_it_installs_the_runtime_dependencies_not_the_dev_extra():
-    runs = " ".join(rest for word, rest in _instructions() if word == "RUN")
-    assert re.search(r"pip install \.(\s|$)", runs)
-    assert "[dev]" not in DOCKERFILE
+    runs = [step.value[0] for step in _of("RUN")]
+    assert any(run.split() == ["pip", "install", "."] for run in runs)
+    assert not any("[dev]" in run for run in runs)
 
 
-def test_it_runs_as_a_user_that_is_not_root():
-    users = [rest for word, rest in _final_stage() if word == "USER"]
-    assert users and users[-1].split(":")[0] not in {"root", "0"}
+def test_it_runs_as_a_numeric_user_that_is_not_root_and_is_the_pods_user():
+    # given
+    (user,) = _of("USER", _final_stage())
+    uid = user.value[0].split(":")[0]
+    pods = [
+        doc["spec"]["template"]["spec"]["securityContext"]
+        for doc in render(DOCKER / "k8s/overlays/phase3")
+        if doc["kind"] in {"Deployment", "Job"}
+    ]
+    # then
+    assert uid.isdigit() and int(uid) != 0
+    assert {pod["runAsUser"] for pod in pods} == {int(uid)}
 
 
 def test_every_package_of_the_code_is_copied_in_and_none_is_ignored():
     # given: the code's top-level packages, as import-linter knows them, and the entry point
     needed = set(PYPROJECT["tool"]["importlinter"]["root_packages"]) | {"manage.py"}
     copied = set()
-    for word, rest in _final_stage():
-        if word == "COPY" and not rest.startswith("--from="):
-            copied.update(p.rstrip("/") for p in rest.split()[:-1] if not p.startswith("--"))
+    for step in _of("COPY", _final_stage()):
+        if not step.flags:
+            copied.update(path.rstrip("/") for path in step.value[:-1])
     ignored = [
         line.strip()
         for line in (ROOT / ".dockerignore").read_text().splitlines()
@@ -76,12 +77,13 @@ def test_every_package_of_the_code_is_copied_in_and_none_is_ignored():
 
 
 def test_static_files_are_collected_and_the_web_process_is_checked_on_healthz():
-    runs = " ".join(rest for word, rest in _final_stage() if word == "RUN")
+    runs = " ".join(step.value[0] for step in _of("RUN", _final_stage()))
     assert "manage.py collectstatic --noinput" in runs
-    (check,) = [rest for word, rest in _final_stage() if word == "HEALTHCHECK"]
-    assert "/healthz" in check
+    (check,) = _of("HEALTHCHECK", _final_stage())
+    assert check.value[0] == "CMD" and "/healthz" in " ".join(check.value)
 
 
 def test_the_image_runs_the_web_process_by_default():
-    (cmd,) = [rest for word, rest in _final_stage() if word == "CMD"]
-    assert json.loads(cmd) == phase_model(0)["services"]["web"]["command"]
+    (cmd,) = _of("CMD", _final_stage())
+    assert cmd.json
+    assert list(cmd.value) == phase_model(0)["services"]["web"]["command"]
