@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+
 import pytest
 import yaml
 from django.conf import settings
@@ -57,3 +61,34 @@ def test_the_web_process_serves_metrics_where_prometheus_looks(client):
     # then
     assert response.status_code == 200
     assert b"django_http_requests_before_middlewares_total" in response.content
+
+
+@pytest.mark.skipif(not shutil.which("promtool"), reason="no promtool")
+def test_promtool_accepts_the_scrape_configs_and_the_dashboard_queries(tmp_path):
+    # given: each dashboard query as a recording rule, so promtool parses its PromQL
+    dashboard = json.loads((DOCKER / "grafana/dashboards/ecommerce.json").read_text())
+    rules = [
+        {
+            "record": f"dashboard:panel{panel['id']}:{target['refId'].lower()}",
+            "expr": target["expr"].replace("$__rate_interval", "1m"),
+        }
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+    ]
+    rules_file = tmp_path / "dashboard.rules.yml"
+    rules_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    configs = [str(DOCKER / f"prometheus/prometheus.phase{phase}.yml") for phase in PHASES]
+    # when
+    checked = [
+        subprocess.run(
+            ["promtool", "check", "config", "--syntax-only", *configs],
+            capture_output=True,
+            text=True,
+        ),
+        subprocess.run(
+            ["promtool", "check", "rules", str(rules_file)], capture_output=True, text=True
+        ),
+    ]
+    # then
+    for done in checked:
+        assert done.returncode == 0, done.stdout + done.stderr
