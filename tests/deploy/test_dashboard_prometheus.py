@@ -1,0 +1,106 @@
+"""The dashboard's queries against a real Prometheus scraping a real edge: each is accepted, and
+those on the edge's own metrics return series. Runs where a `prometheus` binary is installed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+import yaml
+
+from tests.deploy.compose import DOCKER
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not shutil.which("prometheus"), reason="no prometheus binary"),
+]
+# Queries on what every edge exports once it has served a catalogue page.
+EDGE_SERIES = (
+    "django_http_requests_total_by_view_transport_method_total",
+    "django_http_requests_latency_seconds_by_view_method_bucket",
+    "django_http_responses_total_by_status_total",
+    "catalogue_cache_lookups_total",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture
+def prometheus(live_server, tmp_path):
+    """Prometheus with phase 0's scrape config, pointed at the live edge, scraping every 0.5 s."""
+    config = yaml.safe_load((DOCKER / "prometheus/prometheus.phase0.yml").read_text())
+    config["global"]["scrape_interval"] = "500ms"
+    (web,) = config["scrape_configs"]
+    web["static_configs"][0]["targets"] = [live_server.url.removeprefix("http://")]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _get(f"{base}/api/v1/status/buildinfo")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "prometheus did not start"
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _query(base: str, expr: str) -> dict:
+    expr = expr.replace("$__rate_interval", "30s")
+    return _get(f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_every_dashboard_query_runs_on_prometheus_and_the_edges_return_series(
+    prometheus, live_server
+):
+    # given: traffic on the edge, scraped a few times
+    dashboard = json.loads((DOCKER / "grafana/dashboards/ecommerce.json").read_text())
+    queries = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    deadline = time.monotonic() + 30
+    answered: dict[str, dict] = {}
+    while True:
+        for _ in range(3):
+            urllib.request.urlopen(f"{live_server.url}/api/products", timeout=5).read()
+        # when
+        answered = {expr: _query(prometheus, expr) for expr in queries}
+        edge = [e for e in queries if any(name in e for name in EDGE_SERIES)]
+        if all(answered[e]["data"]["result"] for e in edge) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    # then
+    for expr, answer in answered.items():
+        assert answer["status"] == "success", expr
+    assert edge
+    for expr in edge:
+        assert answered[expr]["data"]["result"], expr
