@@ -247,3 +247,13 @@ def test_every_process_checks_its_health_where_it_serves_http(phase):
 def test_prometheus_of_the_phase_reads_the_phase_scrape_config(phase):
     volumes = phase_model(phase)["services"]["prometheus"]["volumes"]
     assert f"./prometheus/prometheus.phase{phase}.yml:/etc/prometheus/prometheus.yml:ro" in volumes
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_every_image_from_elsewhere_is_pinned_to_a_version(phase):
+    model = phase_model(phase)
+    assert model["include"] == ["compose.infra.yaml"]
+    for name, svc in model["services"].items():
+        if name not in app_services(model):
+            image, _, tag = svc["image"].partition(":")
+            assert re.fullmatch(r"v?\d+(\.\d+)*(-[a-z]+)*", tag), (name, svc["image"])
