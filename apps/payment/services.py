@@ -214,6 +214,19 @@ def payment_charge(
     return _raise_outcome(payment)
 
 
+def _payment_charged(payment: Payment, intent) -> Payment:
+    """A PaymentIntent that took the money (succeeded) or is still taking it (processing)."""
+    if intent.status == "processing":
+        raise PaymentUnavailable(f"Stripe is still processing {intent.id}.")
+    return _payment_advance(
+        payment.pk,
+        S.SUCCEEDED,
+        provider_status=intent.status,
+        provider_charge_id=intent.latest_charge,
+        failure_message="",
+    )
+
+
 def _payment_settle(payment: Payment) -> Payment:
     """Drive the payment's PaymentIntent to an outcome: create it, then confirm it."""
     key = payment.idempotency_key
@@ -250,16 +263,8 @@ def _payment_settle(payment: Payment) -> Payment:
         return _payment_advance(
             payment.pk, S.FAILED, failure_message=f"Stripe refused: {exc.message}"[:300]
         )
-    if intent.status == "succeeded":
-        return _payment_advance(
-            payment.pk,
-            S.SUCCEEDED,
-            provider_status=intent.status,
-            provider_charge_id=intent.latest_charge,
-            failure_message="",
-        )
-    if intent.status == "processing":
-        raise PaymentUnavailable(f"Stripe is still processing {intent.id}.")
+    if intent.status in ("succeeded", "processing"):
+        return _payment_charged(payment, intent)
     # requires_action (3-D Secure) and canceled: this flow has no customer to authenticate.
     return _payment_advance(
         payment.pk,
@@ -285,16 +290,8 @@ def payment_refresh(*, payment_id: int) -> Payment:
         intent = stripe_gateway.payment_intent_retrieve(intent_id=payment.provider_id)
     except (InvalidRequest, PaymentError):
         return payment
-    if intent.status == "succeeded":
-        return _payment_advance(
-            payment.pk,
-            S.SUCCEEDED,
-            provider_status=intent.status,
-            provider_charge_id=intent.latest_charge,
-            failure_message="",
-        )
-    if intent.status == "processing":
-        raise PaymentUnavailable(f"Stripe is still processing {intent.id}.")
+    if intent.status in ("succeeded", "processing"):
+        return _payment_charged(payment, intent)
     if intent.status == "requires_payment_method" and intent.decline_code:
         return _payment_advance(
             payment.pk,

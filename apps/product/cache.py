@@ -23,6 +23,7 @@ from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import receiver
+from django_redis import get_redis_connection
 from prometheus_client import Counter, Gauge
 from redis import RedisError
 
@@ -59,6 +60,11 @@ def _fresh_version(key: str) -> int:
     return cache.get(key) or 0
 
 
+def _channel() -> str:
+    """Where bumps are announced; under the cache's key prefix, so deployments never mix."""
+    return cache.make_key("catalogue:invalidations")
+
+
 def _uses_redis() -> bool:
     return settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
 
@@ -81,7 +87,7 @@ def local_tier() -> LocalTier | None:
             if _tier is None:
                 _tier = LocalTier(
                     settings.CACHES["default"]["LOCATION"],
-                    cache.make_key("catalogue:invalidations"),
+                    _channel(),
                     timeout=min(settings.CATALOGUE_CACHE_TIMEOUT, settings.CATALOGUE_LOCAL_TIMEOUT),
                 )
     return _tier
@@ -111,8 +117,6 @@ def _bump(*keys: str) -> None:
             except ValueError:
                 cache.set(key, time.time_ns(), timeout=None)
         return
-    from django_redis import get_redis_connection
-
     tier = _tier
     try:
         get_redis_connection("default").eval(
@@ -120,7 +124,7 @@ def _bump(*keys: str) -> None:
             len(keys),
             *(cache.make_key(key) for key in keys),
             time.time_ns(),
-            cache.make_key("catalogue:invalidations"),
+            _channel(),
             LocalTier.message(keys, tier.origin if tier is not None else "-"),
         )
     except (RedisError, OSError) as error:  # a cache outage never fails the write behind it

@@ -36,7 +36,7 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 
 def format_money(amount: int, currency: str) -> str:
-    exponent = _EXPONENT.get(currency.upper(), 2)
-    major = f"{amount / 10**exponent:,.{exponent}f}"
+    digits = exponent(currency)
+    major = f"{amount / 10**digits:,.{digits}f}"
     symbol = _SYMBOL.get(currency.upper())
     return f"{symbol}{major}" if symbol else f"{major} {currency.upper()}"

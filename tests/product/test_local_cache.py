@@ -7,6 +7,7 @@ Django process, so nothing here relies on the writer's own-process shortcut.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -111,6 +112,27 @@ def test_a_real_second_process_writing_is_seen_here(api):
     # then
     waited = _until(lambda: _detail(api, product)["price"] == 2500, timeout=2)
     assert waited < 1.0
+
+
+def test_a_forked_child_writing_is_another_process(api):
+    """A prefork worker inherits its parent's tier object: its messages must not pass for the
+    parent's own (which the parent skips, having applied them itself)."""
+    # given
+    tier = _tier()
+    product = ProductFactory(price=1000)
+    _detail(api, product)
+    version_keys = ("categories:v", f"product:{product.pk}:v")
+    token = tier.token(version_keys)
+    # when: the child bumps the product's version the way any writer does, then exits
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child
+        try:
+            cache._bump(f"product:{product.pk}:v")
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    # then
+    _until(lambda: tier.token(version_keys) != token)
 
 
 def test_a_slow_reader_cannot_store_across_an_invalidation(api):
