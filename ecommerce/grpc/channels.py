@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from importlib import import_module
 from typing import Any
 
 import grpc
@@ -63,26 +62,37 @@ def close_channels() -> None:
 
 
 class GrpcClient:
-    """What a gRPC adapter builds on: a stub for its service and a `call` with the policy."""
+    """What a gRPC adapter builds on: its service's RPCs over the shared channel, and a `call`
+    with the policy. `ecommerce.grpc.binding` makes one of these for each port."""
 
     service = ""
-    stub_class: type = object
+    # The service as its `.proto` declares it, and the generated `*_pb2` module of its messages.
+    service_descriptor: Any = None
+    messages: Any = None
 
     def __init__(self) -> None:
-        self._stub = self.stub_class(channel_for(self.service))
+        channel = channel_for(self.service)
         # The full service name the server's metrics use too, e.g. "product.v1.ProductService".
-        messages = import_module(self.stub_class.__module__.removesuffix("_grpc"))
-        (described,) = messages.DESCRIPTOR.services_by_name.values()
-        self._service_name = described.full_name
+        self._service_name = self.service_descriptor.full_name
+        self._rpcs = {
+            method.name: channel.unary_unary(
+                f"/{self._service_name}/{method.name}",
+                request_serializer=getattr(self.messages, method.input_type.name).SerializeToString,
+                response_deserializer=getattr(self.messages, method.output_type.name).FromString,
+            )
+            for method in self.service_descriptor.methods
+        }
         self._token = settings.SERVICE_TOKEN
         self._deadline = settings.GRPC_DEADLINE_SECONDS
         self._attempts = settings.GRPC_RETRY_ATTEMPTS
         self._backoff = settings.GRPC_RETRY_BACKOFF_SECONDS
+        # A call that waits on a third party (Stripe) has the provider's budget on top of ours.
+        self.provider_deadline = self._deadline + settings.GRPC_PROVIDER_DEADLINE_SECONDS
 
     def call(
         self, method: str, request: Any, *, idempotent: bool, timeout: float | None = None
     ) -> Any:
-        rpc = getattr(self._stub, method)
+        rpc = self._rpcs[method]
         service = self._service_name
         deadline = time.monotonic() + (timeout if timeout is not None else self._deadline)
         attempts = self._attempts if idempotent else 1
