@@ -232,6 +232,7 @@ SERVICE_TOKEN = env.str("SERVICE_TOKEN", default="insecure-development-service-t
 GRPC_DEADLINE_SECONDS = env.float("GRPC_DEADLINE_SECONDS", default=3.0)
 GRPC_RETRY_ATTEMPTS = env.int("GRPC_RETRY_ATTEMPTS", default=4)
 GRPC_RETRY_BACKOFF_SECONDS = env.float("GRPC_RETRY_BACKOFF_SECONDS", default=0.1)
+GRPC_RETRY_MAX_BACKOFF_SECONDS = env.float("GRPC_RETRY_MAX_BACKOFF_SECONDS", default=1.0)
 
 
 def sibling_database(url: str, alias: str) -> str:

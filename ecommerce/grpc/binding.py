@@ -210,7 +210,6 @@ def _client_method(binding: Binding) -> Callable[..., Any]:
         reply = self.call(
             rpc.name,
             binding.request(arguments.arguments),
-            idempotent=rpc.idempotent,
             timeout=self.provider_deadline if rpc.calls_provider else None,
         )
         return binding.result(reply)
@@ -233,6 +232,7 @@ def grpc_client(
         "service": service,
         "service_descriptor": service_of(messages),
         "messages": messages,
+        "idempotent": frozenset(b.rpc.name for b in bindings.values() if b.rpc.idempotent),
     }
     for name, binding in bindings.items():
         method = _client_method(binding)
