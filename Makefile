@@ -72,18 +72,19 @@ proto-lint: install $(BUF)
 	fi
 	$(PY) -m ecommerce.proto.generate --check
 
-# Phase parity: the API, saga and crash-recovery suites, unchanged, in phase 0 (one process)
-# and in phase 3 (every app a real `serve` process over gRPC, each on its own database).
+# Phase parity: the API, saga and crash-recovery suites, unchanged, in phase 0 (one process),
+# in phases 1 and 2 (the cart, then the catalogue too, as services) and in phase 3 (every app a
+# real `serve` process over gRPC, each on its own database).
 PARITY_SUITES := tests/accounts/test_accounts_api.py tests/cart/test_cart_api.py \
 	tests/cart/test_cart_input.py tests/product/test_product_api.py tests/payment/test_webhook.py \
 	tests/saga
-.PHONY: test-parity test-phase3
-test-phase3: install
-	PHASE=3 $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)
+.PHONY: test-parity test-phase1 test-phase2 test-phase3
+test-phase1 test-phase2 test-phase3: test-phase%: install
+	PHASE=$* $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)
 
 test-parity: install
 	PHASE=0 $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory test-phase3
+	$(MAKE) --no-print-directory test-phase1 test-phase2 test-phase3
 
 # Checkout saga: latency and throughput at 1, 16 and 64 sagas in flight (RabbitMQ, PostgreSQL).
 .PHONY: bench-saga
