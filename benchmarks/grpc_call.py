@@ -36,14 +36,14 @@ def _serve_fixed(port: int, payload_product_id: int) -> None:
 
     answer = _product(payload_product_id, ProductData)
 
-    class MemoryPort:
+    from apps.product.adapters import LocalProductAdapter
+
+    class MemoryPort(LocalProductAdapter):
         def get(self, product_id):
             return answer
 
     def register(server):
-        servicer = product_grpc.ProductServicer()
-        servicer._port = MemoryPort()
-        product_grpc.pb_grpc.add_ProductServiceServicer_to_server(servicer, server)
+        product_grpc.servicer.register(server, MemoryPort())
 
     server, _, _ = build_server(
         register=register,

@@ -203,13 +203,27 @@ def bind(protocol: type, rpcs: Mapping[str, Rpc], messages: ModuleType) -> dict[
 def _client_method(binding: Binding) -> Callable[..., Any]:
     signature = binding.signature
     rpc = binding.rpc
+    parameters = [p for p in signature.parameters.values() if p.name != "self"]
+    names = frozenset(p.name for p in parameters)
+    required = frozenset(p.name for p in parameters if p.default is inspect.Parameter.empty)
+    defaults = {p.name: p.default for p in parameters if p.name not in required}
+    positional = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
 
     def call(self: GrpcClient, *args: Any, **kwargs: Any) -> Any:
-        arguments = signature.bind(self, *args, **kwargs)
-        arguments.apply_defaults()
+        # The two ways ports are called, all keywords or all positional, need no signature
+        # binding; anything else binds, and raises TypeError as a plain call would.
+        if args and not kwargs and len(args) <= len(positional):
+            kwargs = dict(zip(positional, args, strict=False))
+            args = ()
+        if not args and required <= kwargs.keys() <= names:
+            values = {**defaults, **kwargs} if defaults else kwargs
+        else:
+            arguments = signature.bind(self, *args, **kwargs)
+            arguments.apply_defaults()
+            values = arguments.arguments
         reply = self.call(
             rpc.name,
-            binding.request(arguments.arguments),
+            binding.request(values),
             timeout=self.provider_deadline if rpc.calls_provider else None,
         )
         return binding.result(reply)
@@ -275,8 +289,12 @@ class PortServicer:
             for b in self.bindings.values()
         }
 
-    def register(self, server: grpc.Server) -> None:
-        handlers = self.handlers(self._implementation())
+    def register(self, server: grpc.Server, implementation: object | None = None) -> None:
+        """Serve the RPCs on `server` from `implementation` (by default, a new one from the
+        factory given at construction)."""
+        if implementation is None:
+            implementation = self._implementation()
+        handlers = self.handlers(implementation)
         server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler(self.service_name, handlers),)
         )

@@ -138,3 +138,43 @@ def test_an_optional_result_comes_back_as_none_and_a_list_as_a_list():
     # then
     assert missing is None
     assert listed == [order, order]
+
+
+def test_the_client_takes_arguments_as_the_protocol_does_and_refuses_others_as_python_would():
+    # given: a client whose transport answers with what it was asked
+    from apps.order.adapters import GrpcOrderAdapter
+    from apps.product.adapters import GrpcProductAdapter
+
+    asked = []
+
+    class Recording(GrpcOrderAdapter):
+        def __init__(self):
+            pass
+
+        def call(self, method, request, *, timeout=None):
+            asked.append((method, request))
+            return order_pb2.GetOrderResponse()
+
+    class RecordingProducts(GrpcProductAdapter):
+        def __init__(self):
+            pass
+
+        def call(self, method, request, *, timeout=None):
+            asked.append((method, request))
+            return product_pb2.GetProductResponse()
+
+    # when
+    Recording().get(order_id=7)
+    RecordingProducts().get(5)
+    RecordingProducts().get(product_id=6)
+    # then
+    assert [(m, r.order_id, r.HasField("user_id")) for m, r in asked[:1]] == [
+        ("GetOrder", 7, False)
+    ]
+    assert [(m, r.product_id) for m, r in asked[1:]] == [("GetProduct", 5), ("GetProduct", 6)]
+    with pytest.raises(TypeError):
+        Recording().get(7)  # keyword-only, as the Protocol says
+    with pytest.raises(TypeError):
+        Recording().get(order_id=7, colour="red")
+    with pytest.raises(TypeError):
+        RecordingProducts().get()
