@@ -16,6 +16,7 @@ from typing import Any
 import grpc
 from django.conf import settings
 
+from ecommerce import tracing
 from ecommerce.grpc import errors
 from ecommerce.grpc.interceptors import (
     CLIENT_HANDLED,
@@ -51,6 +52,8 @@ def channel_for(service: str) -> grpc.Channel:
             channel = _channels.get(target)
             if channel is None:
                 channel = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+                if tracing.enabled():
+                    channel = tracing.grpc_traced_channel(channel)
                 _channels[target] = channel
     return channel
 
