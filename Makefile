@@ -76,7 +76,7 @@ proto-lint: install $(BUF)
 # and in phase 3 (every app a real `serve` process over gRPC, each on its own database).
 PARITY_SUITES := tests/accounts/test_accounts_api.py tests/cart/test_cart_api.py \
 	tests/cart/test_cart_input.py tests/product/test_product_api.py tests/payment/test_webhook.py \
-	tests/saga
+	tests/saga tests/tracing
 .PHONY: test-parity test-phase3
 test-phase3: install
 	PHASE=3 $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)

@@ -166,6 +166,10 @@ def test_a_checkout_is_one_trace_across_every_process_and_the_consumer_links_to_
     assert all(s.kind == "CONSUMER" and s.trace_id != trace_id for s in consumed)
     linked = {span_id for s in consumed for t, span_id in s.links if t == trace_id}
     assert linked <= {s.span_id for s in published} and linked
+    # polling and probes are no one's trace: the relays send only publish spans, and the
+    # edge's /healthz (polled until it answered) made none
+    assert {s.kind for s in spans if s.service.startswith("relay-")} == {"PRODUCER"}
+    assert not [s for s in spans if s.service == "edge" and "healthz" in s.name]
     # gunicorn's access line for the checkout, as JSON, carries the trace
     access = [
         json.loads(line)
