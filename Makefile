@@ -77,7 +77,7 @@ proto-lint: install $(BUF)
 # real `serve` process over gRPC, each on its own database).
 PARITY_SUITES := tests/accounts/test_accounts_api.py tests/cart/test_cart_api.py \
 	tests/cart/test_cart_input.py tests/product/test_product_api.py tests/payment/test_webhook.py \
-	tests/saga
+	tests/saga tests/tracing
 .PHONY: test-parity test-phase1 test-phase2 test-phase3
 test-phase1 test-phase2 test-phase3: test-phase%: install
 	PHASE=$* $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)

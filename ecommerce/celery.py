@@ -3,7 +3,14 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+    worker_process_shutdown,
+)
 from celery.worker.consumer import Consumer
 
 from ecommerce.queues import WORK_QUEUES
@@ -41,6 +48,33 @@ def _recycle_connections(**kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_process_init.connect
+def _start_tracing(**kwargs) -> None:
+    """Each pool process traces on its own: exporter threads do not survive a fork."""
+    from django.conf import settings
+
+    from ecommerce import tracing
+
+    serves = settings.ECOMMERCE_SERVES
+    tracing.setup(f"{serves[0]}-worker" if serves else "worker")
+
+
+@worker_process_shutdown.connect
+def _flush_traces(**kwargs) -> None:
+    from ecommerce import tracing
+
+    tracing.flush()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _log_format(logger=None, **kwargs) -> None:
+    """Celery's own log lines in the format the settings choose, with the trace ids."""
+    from ecommerce.logging import adopt_handlers
+
+    adopt_handlers(logger)
 
 
 app.conf.worker_consumer = "ecommerce.celery:DeadLetteringConsumer"

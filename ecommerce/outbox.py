@@ -13,6 +13,8 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from ecommerce import tracing
+
 SCHEMA_VERSION = 1
 
 # type -> payload keys every producer includes (more may follow; consumers ignore extras).
@@ -68,19 +70,9 @@ class OutboxEventBase(models.Model):
         }
 
 
-try:
-    from opentelemetry.propagate import inject as _inject_trace
-except ImportError:  # tracing is optional; without it events carry no trace context
-    _inject_trace = None
-
-
 def current_trace_context() -> dict[str, str]:
-    """W3C trace context of the current span, when OpenTelemetry is installed and active."""
-    if _inject_trace is None:
-        return {}
-    carrier: dict[str, str] = {}
-    _inject_trace(carrier)
-    return carrier
+    """W3C trace context of the current span ({} outside one): the relay continues from it."""
+    return tracing.inject()
 
 
 def emit(

@@ -19,8 +19,9 @@ from confluent_kafka import Producer
 from django.apps import apps
 from django.db import close_old_connections
 from django.utils import timezone
+from opentelemetry.trace import SpanKind
 
-from ecommerce import kafka
+from ecommerce import kafka, tracing
 from ecommerce.failpoints import failpoint
 from ecommerce.outbox import OutboxEventBase
 
@@ -37,10 +38,14 @@ def message_value(row: OutboxEventBase) -> bytes:
     return json.dumps(row.envelope(), separators=(",", ":")).encode()
 
 
-def message_headers(row: OutboxEventBase) -> list[tuple[str, bytes]]:
+def message_headers(
+    row: OutboxEventBase, trace_context: dict[str, str] | None = None
+) -> list[tuple[str, bytes]]:
+    """The event's type and id, and W3C trace context (`traceparent`, ...) for the consumer:
+    the relay's publish span when it traces, else the context the row was written in."""
     headers = [("event_type", row.event_type.encode()), ("event_id", str(row.event_id).encode())]
-    # W3C trace context travels as headers too, so a tracing consumer can continue the trace.
-    headers += [(k, str(v).encode()) for k, v in (row.trace_context or {}).items()]
+    context = trace_context if trace_context is not None else row.trace_context
+    headers += [(k, str(v).encode()) for k, v in (context or {}).items()]
     return headers
 
 
@@ -67,11 +72,13 @@ class OutboxRelay:
         self.batch_size = batch_size
 
     def pending(self) -> list[OutboxEventBase]:
-        return list(
-            self.model.objects.using(self.using)
-            .filter(published_at__isnull=True)
-            .order_by("id")[: self.batch_size]
-        )
+        # Polled every few milliseconds: its queries are no one's trace.
+        with tracing.untraced():
+            return list(
+                self.model.objects.using(self.using)
+                .filter(published_at__isnull=True)
+                .order_by("id")[: self.batch_size]
+            )
 
     def publish(self, rows: list[OutboxEventBase]) -> dict[int, str | None]:
         """Send the rows and wait for every delivery report: row id -> None (ok) or the error."""
@@ -83,30 +90,52 @@ class OutboxRelay:
 
             return on_delivery
 
+        traced = tracing.enabled()
         for row in rows:
-            while True:
-                try:
-                    self.producer.produce(
-                        self.topic,
-                        key=row.aggregate_id.encode(),
-                        value=message_value(row),
-                        headers=message_headers(row),
-                        on_delivery=report(row.pk),
-                    )
-                    break
-                except BufferError:
-                    self.producer.poll(0.1)  # the local queue is full: let deliveries drain
+            if traced:
+                # The event's own trace goes on: a publish span under the span that wrote it.
+                with tracing.span(
+                    f"{self.topic} publish",
+                    parent=row.trace_context or {},
+                    kind=SpanKind.PRODUCER,
+                    attributes={
+                        "messaging.system": "kafka",
+                        "messaging.operation.type": "send",
+                        "messaging.destination.name": self.topic,
+                        "messaging.message.id": str(row.event_id),
+                        "messaging.kafka.message.key": row.aggregate_id,
+                        "ecommerce.event_type": row.event_type,
+                    },
+                ):
+                    self._produce(row, report(row.pk), tracing.inject())
+            else:
+                self._produce(row, report(row.pk), None)
             self.producer.poll(0)
         # Every report must be in before anything is marked; message.timeout.ms bounds the wait.
         while len(self.producer) > 0:
             self.producer.flush(1.0)
         return reports
 
+    def _produce(self, row: OutboxEventBase, on_delivery: Callable, context) -> None:
+        while True:
+            try:
+                self.producer.produce(
+                    self.topic,
+                    key=row.aggregate_id.encode(),
+                    value=message_value(row),
+                    headers=message_headers(row, context),
+                    on_delivery=on_delivery,
+                )
+                return
+            except BufferError:
+                self.producer.poll(0.1)  # the local queue is full: let deliveries drain
+
     def mark_published(self, ids: list[int]) -> None:
         if ids:
-            self.model.objects.using(self.using).filter(pk__in=ids).update(
-                published_at=timezone.now()
-            )
+            with tracing.untraced():
+                self.model.objects.using(self.using).filter(pk__in=ids).update(
+                    published_at=timezone.now()
+                )
 
     def run_once(self) -> PassResult:
         rows = self.pending()

@@ -185,19 +185,30 @@ ANALYTICS_CONSUMER_GROUP = env.str("ANALYTICS_CONSUMER_GROUP", default="analytic
 
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
+# Log lines: plain for people (the default, what `make run` shows), or LOG_FORMAT=json, one
+# object a line; both with the current span's trace_id and span_id (ecommerce/logging.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "ecommerce.logging.JsonFormatter"}},
-    # The trace id of the gRPC call being served, if any, goes on every line.
-    "filters": {"trace": {"()": "ecommerce.grpc.trace.TraceIdFilter"}},
+    "formatters": {
+        "plain": {"()": "ecommerce.logging.PlainFormatter"},
+        "json": {"()": "ecommerce.logging.JsonFormatter"},
+    },
+    "filters": {"trace": {"()": "ecommerce.logging.TraceContextFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["trace"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["trace"],
+        }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # gunicorn's access line (its workers load Django after gunicorn set its handlers up).
+        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 

@@ -22,5 +22,7 @@ CACHES["default"]["LOCATION"] = env.str("TEST_REDIS_URL", default="redis://127.0
 CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default=f"test{os.getpid()}")  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-LOGGING = {"version": 1, "disable_existing_loggers": False}
+if not env.str("LOG_FORMAT", default=""):
+    # Quiet unless a test asks for a format (a process it starts, to read its lines).
+    LOGGING = {"version": 1, "disable_existing_loggers": False}
 DATABASE_PLACES = {alias: database_place(config) for alias, config in DATABASES.items()}

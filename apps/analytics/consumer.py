@@ -16,13 +16,22 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from django.conf import settings
 from django.db import close_old_connections
+from opentelemetry.trace import SpanKind
 
 from apps.analytics import services
 from apps.analytics.events import Event, InvalidEvent, event_parse
-from ecommerce import kafka
+from ecommerce import kafka, tracing
 from ecommerce.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
+
+
+def _trace_headers(message: Message) -> dict[str, str]:
+    return {
+        key: value.decode(errors="replace")
+        for key, value in message.headers() or ()
+        if key in ("traceparent", "tracestate") and value is not None
+    }
 
 
 class DeadLetterFailed(RuntimeError):
@@ -105,7 +114,27 @@ class AnalyticsConsumer:
                 pass
 
     def process(self, messages: list[Message]) -> None:
-        """Count one batch and commit its offsets; raises (committing nothing) on failure."""
+        """Count one batch and commit its offsets; raises (committing nothing) on failure.
+
+        When tracing, the batch is one CONSUMER span linked to the span that published each
+        message: a batch mixes many checkouts, so it belongs to none of their traces."""
+        if not tracing.enabled():
+            self._process(messages)
+            return
+        with tracing.span(
+            "analytics process",
+            kind=SpanKind.CONSUMER,
+            links=tracing.link_to(_trace_headers(message) for message in messages),
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.consumer.group.name": settings.ANALYTICS_CONSUMER_GROUP,
+                "messaging.batch.message_count": len(messages),
+            },
+        ):
+            self._process(messages)
+
+    def _process(self, messages: list[Message]) -> None:
         events: list[Event] = []
         rejected: list[tuple[Message, str]] = []
         for message in messages:

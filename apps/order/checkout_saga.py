@@ -22,7 +22,7 @@ from django.utils import timezone
 from apps.order import events
 from apps.order.models import CheckoutSaga, Order, OrderLine, SagaStep
 from apps.order.saga_lock import saga_lock
-from ecommerce import resolver
+from ecommerce import resolver, tracing
 from ecommerce.errors import (
     Conflict,
     IdempotencyConflict,
@@ -97,6 +97,7 @@ def step_start(saga: CheckoutSaga, name: str) -> SagaStep:
         if step.attempts > 1:
             # A saga that is being retried is not stuck: the sweep leaves it alone.
             CheckoutSaga.objects.filter(pk=saga.pk).update(updated_at=timezone.now())
+    tracing.annotate({"saga.attempt": step.attempts})
     failpoint(f"saga.started.{name}")
     return step
 
@@ -156,6 +157,7 @@ def step_succeeded(saga: CheckoutSaga, name: str, *, result=None, **changes) -> 
     lock. False if the outcome was already recorded (a duplicate reply)."""
     sequence = FORWARD if name in FORWARD else COMPENSATION
     following = sequence[sequence.index(name) + 1 :]
+    tracing.annotate({"saga.outcome": "succeeded"})
     rewrites = name == "reserve_cart" and _reservation_differs(saga.order, result or {})
     if following and name != "commit" and not rewrites and connections[DB].vendor == "postgresql":
         # The common case: nothing but the step's row and the saga's position change.
@@ -180,6 +182,7 @@ def step_succeeded(saga: CheckoutSaga, name: str, *, result=None, **changes) -> 
 
 def step_failed(saga: CheckoutSaga, name: str, *, reason: str, error: str = "") -> bool:
     """A forward step failed for good: record it and turn the saga to compensation."""
+    tracing.annotate({"saga.outcome": "failed", "saga.failure_reason": reason}, error=reason)
     with transaction.atomic(using=DB):
         if not _record(saga, name, SagaStep.Status.FAILED, error=error or reason):
             return False
@@ -239,6 +242,7 @@ def _complete(saga: CheckoutSaga) -> None:
     order.status = Order.Status.COMPLETED
     order.save(update_fields=["status", "updated_at"])
     events.order_completed(order)
+    logger.info("saga %s: order completed", saga.order_id)
 
 
 def _fail_order(saga: CheckoutSaga) -> None:
@@ -248,6 +252,7 @@ def _fail_order(saga: CheckoutSaga) -> None:
     order.failure_reason = saga.failure_reason
     order.save(update_fields=["status", "failure_reason", "updated_at"])
     events.order_failed(order)
+    logger.info("saga %s: order failed (%s)", saga.order_id, saga.failure_reason)
 
 
 def _backoff(step: SagaStep) -> float:
@@ -264,6 +269,7 @@ def _retry_or_fail(saga: CheckoutSaga, step: SagaStep, reason: str, error: str) 
         step_failed(saga, step.name, reason=reason, error=error)
         return CONTINUE
     logger.warning("saga %s: %s will retry: %s", saga.order_id, step.name, error)
+    tracing.annotate({"saga.outcome": "retry", "saga.failure_reason": reason})
     return Wait(retry_in=_backoff(step))
 
 
@@ -422,6 +428,7 @@ def release_cart(saga: CheckoutSaga) -> Wait | None:
 def _retry_compensation(saga: CheckoutSaga, step: SagaStep, error: str) -> Wait:
     """Compensation never gives up: money or stock would be lost. It backs off instead."""
     logger.warning("saga %s: %s will retry: %s", saga.order_id, step.name, error)
+    tracing.annotate({"saga.outcome": "retry", "saga.failure_reason": error[:200]})
     SagaStep.objects.filter(pk=step.pk).update(error=error[:500])
     return Wait(retry_in=_backoff(step))
 
@@ -453,17 +460,33 @@ def saga_advance(*, order_id: int) -> Wait | Busy | None:
         return _run(_load(order_id))
 
 
+def _step_span(saga: CheckoutSaga, name: str, *, reply: bool = False):
+    """The span of one attempt at a step (or of recording a service's reply to one)."""
+    return tracing.span(
+        f"saga {name} reply" if reply else f"saga {name}",
+        attributes={
+            "saga.order_id": saga.order_id,
+            "saga.step": name,
+            "saga.compensation": name in COMPENSATION,
+        },
+    )
+
+
 def _run(saga: CheckoutSaga | None) -> Wait | None:
     """Drive a saga loaded under its lock; each step's outcome updates it in memory."""
     for _ in range(len(STEPS) + 2):
         if saga is None or saga.state in CheckoutSaga.TERMINAL:
             return None
         if saga.state == CheckoutSaga.State.RUNNING and _expired(saga):
-            step_start(saga, saga.step)
-            step_failed(saga, saga.step, reason="timeout", error="the saga ran out of time")
+            with _step_span(saga, saga.step):
+                step_start(saga, saga.step)
+                step_failed(saga, saga.step, reason="timeout", error="the saga ran out of time")
             continue
         before = (saga.state, saga.step)
-        outcome = STEPS[saga.step](saga)
+        with _step_span(saga, saga.step):
+            outcome = STEPS[saga.step](saga)
+            if isinstance(outcome, Wait) and outcome.retry_in is None:
+                tracing.annotate({"saga.outcome": "awaiting_reply"})
         if isinstance(outcome, Wait):
             return outcome
         if (saga.state, saga.step) == before:
@@ -491,13 +514,15 @@ def saga_reply(
         saga = _load(order_id)
         if saga is None:
             raise InvalidRequest(f"No saga for order {order_id}.")
-        if ok:
-            step_succeeded(saga, step, result=result)
-        elif step == "reserve_cart":
-            step_failed(saga, step, reason=error or "cart_error", error=error)
-        else:
-            SagaStep.objects.filter(saga=saga, name=step).update(error=(error or "")[:500])
-            return None
+        with _step_span(saga, step, reply=True):
+            if ok:
+                step_succeeded(saga, step, result=result)
+            elif step == "reserve_cart":
+                step_failed(saga, step, reason=error or "cart_error", error=error)
+            else:
+                tracing.annotate({"saga.outcome": "retry", "saga.failure_reason": error or ""})
+                SagaStep.objects.filter(saga=saga, name=step).update(error=(error or "")[:500])
+                return None
         return _run(saga)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import grpc
 from django.conf import settings
 
+from ecommerce import tracing
 from ecommerce.grpc import errors
 from ecommerce.grpc.interceptors import CLIENT_HANDLED, observe, outgoing_metadata
 
@@ -71,6 +72,8 @@ def channel_for(service: str, config: str = "") -> grpc.Channel:
                 if config:
                     options = (*options, ("grpc.service_config", config))
                 channel = grpc.insecure_channel(key[0], options=options)
+                if tracing.enabled():
+                    channel = tracing.grpc_traced_channel(channel)
                 _channels[key] = channel
     return channel
 

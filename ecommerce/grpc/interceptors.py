@@ -1,9 +1,10 @@
-"""What every call carries and records: service token, trace context, metrics, errors.
+"""What every call carries and records: service token, metrics, errors.
 
 The server side is one interceptor. The client side is `outgoing_metadata` plus `observe`,
 applied by `GrpcClient.call` itself: grpcio's client-interceptor machinery wraps every call in
 extra Python objects, and the adapter has to stay close to a bare grpcio call.
-`ClientInterceptor` applies the same to any other channel.
+`ClientInterceptor` applies the same to any other channel. Trace context is OpenTelemetry's
+own gRPC instrumentation, put in front of these when tracing is on (`ecommerce.tracing`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.db import close_old_connections
 from prometheus_client import Counter, Histogram
 
 from ecommerce.errors import DomainError
-from ecommerce.grpc import errors, trace
+from ecommerce.grpc import errors
 
 TOKEN_KEY = "x-service-token"
 # Probes and tooling reach these without a token; they reveal nothing but liveness and schema.
@@ -52,7 +53,7 @@ def split_method(full: str) -> tuple[str, str]:
 
 
 def outgoing_metadata(token: str) -> tuple[tuple[str, str], ...]:
-    return ((TOKEN_KEY, token), (trace.TRACEPARENT, trace.outgoing()))
+    return ((TOKEN_KEY, token),)
 
 
 _observers: dict[tuple, object] = {}
@@ -78,7 +79,7 @@ class _ClientCallDetails(grpc.ClientCallDetails):
 
 
 class ClientInterceptor(grpc.UnaryUnaryClientInterceptor):
-    """Adds the service token and the trace context; times the call."""
+    """Adds the service token; times the call."""
 
     def __init__(self, token: str) -> None:
         self._token = token
@@ -126,7 +127,6 @@ class ServerInterceptor(grpc.ServerInterceptor):
             metadata = dict(context.invocation_metadata())
             if PREVIOUS_ATTEMPTS_KEY in metadata:
                 SERVER_RETRIED.labels(service, method).inc()
-            context_token = trace.enter(metadata.get(trace.TRACEPARENT))
             try:
                 offered = metadata.get(TOKEN_KEY, "")
                 if not hmac.compare_digest(offered.encode(), token):
@@ -148,7 +148,6 @@ class ServerInterceptor(grpc.ServerInterceptor):
                 finally:
                     close_old_connections()
             finally:
-                trace.leave(context_token)
                 observe(SERVER_HANDLED, service, method, code.name, time.perf_counter() - started)
 
         return handle

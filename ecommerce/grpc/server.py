@@ -11,6 +11,7 @@ from django.conf import settings
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from ecommerce import tracing
 from ecommerce.grpc.interceptors import ServerInterceptor
 
 
@@ -23,9 +24,13 @@ def build_server(
 ) -> tuple[grpc.Server, int, Any]:
     """A bound, not yet started server; with its port and the health servicer, whose status
     the caller flips on start and on shutdown."""
+    interceptors: list = [ServerInterceptor(settings.SERVICE_TOKEN)]
+    if tracing.enabled():
+        # Outermost, so the server span covers the token check and the error mapping too.
+        interceptors.insert(0, tracing.grpc_server_interceptor())
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        interceptors=[ServerInterceptor(settings.SERVICE_TOKEN)],
+        interceptors=interceptors,
         options=[("grpc.so_reuseport", 0)],
     )
     register(server)

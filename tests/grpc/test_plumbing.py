@@ -8,22 +8,25 @@ import logging
 import socket
 import threading
 import time
+from concurrent import futures
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from opentelemetry import trace
+from opentelemetry.instrumentation.grpc import client_interceptor, server_interceptor
+from opentelemetry.instrumentation.grpc.grpcext import intercept_channel
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import REGISTRY
 
 from apps.cart.adapters import GrpcCartAdapter
 from apps.product import grpc as product_grpc
 from apps.product.adapters import GrpcProductAdapter, LocalProductAdapter
 from ecommerce.errors import ServiceUnavailable
-from ecommerce.grpc import trace
-from ecommerce.grpc.interceptors import ClientInterceptor
+from ecommerce.grpc.interceptors import ClientInterceptor, ServerInterceptor
 from ecommerce.grpc.server import build_server
-from ecommerce.grpc.trace import TraceIdFilter
-from ecommerce.logging import JsonFormatter
+from ecommerce.logging import JsonFormatter, TraceContextFilter
 from ecommerce.proto.gen.product.v1 import product_pb2, product_pb2_grpc
 
 pytestmark = pytest.mark.django_db(databases=["default", "product", "cart"], transaction=True)
@@ -134,29 +137,46 @@ def _echo_server(behaviour):
 
 
 def test_the_trace_id_crosses_the_call_and_a_deadline_ends_a_slow_one(settings):
-    # given
+    # given: OpenTelemetry's own interceptors, on a provider of this test's (not the global one)
+    provider = TracerProvider()
+
     def echo(request: bytes, context) -> bytes:
         if request == b"slow":
             time.sleep(1)
-        return (trace.trace_id() or "").encode()
+        ids = trace.get_current_span().get_span_context()
+        return f"{ids.trace_id:032x}".encode()
 
-    server, port = _echo_server(echo)
-    channel = grpc.intercept_channel(
-        grpc.insecure_channel(f"127.0.0.1:{port}"), ClientInterceptor(settings.SERVICE_TOKEN)
+    handler = grpc.method_handlers_generic_handler(
+        "test.v1.EchoService", {"Echo": grpc.unary_unary_rpc_method_handler(echo)}
+    )
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=4),
+        interceptors=[
+            server_interceptor(tracer_provider=provider),
+            ServerInterceptor(settings.SERVICE_TOKEN),
+        ],
+    )
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    channel = intercept_channel(
+        grpc.intercept_channel(
+            grpc.insecure_channel(f"127.0.0.1:{port}"), ClientInterceptor(settings.SERVICE_TOKEN)
+        ),
+        client_interceptor(tracer_provider=provider),
     )
     call = channel.unary_unary("/test.v1.EchoService/Echo")
-    token = trace.enter("00-" + "ab" * 16 + "-" + "cd" * 8 + "-01")
     try:
-        # when
-        seen = call(b"fast", timeout=2)
-        with pytest.raises(grpc.RpcError) as raised:
-            call(b"slow", timeout=0.2)
+        with provider.get_tracer("test").start_as_current_span("checkout") as outer:
+            # when
+            seen = call(b"fast", timeout=2)
+            with pytest.raises(grpc.RpcError) as raised:
+                call(b"slow", timeout=0.2)
     finally:
-        trace.leave(token)
         channel.close()
         server.stop(grace=None)
     # then
-    assert seen == ("ab" * 16).encode()
+    assert seen == f"{outer.get_span_context().trace_id:032x}".encode()
     assert raised.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
 
 
@@ -177,17 +197,28 @@ def test_calls_are_counted_by_method_and_status(product_server, settings):
     assert count("grpc_client_handling_seconds_count", "NOT_FOUND") >= 1
 
 
-def test_log_lines_written_while_serving_a_call_carry_its_trace_id():
+def test_log_lines_written_inside_a_span_carry_its_trace_and_span_ids():
     # given
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "served", None, None)
-    token = trace.enter("00-" + "12" * 16 + "-" + "34" * 8 + "-01")
+    ids = trace.SpanContext(
+        int("12" * 16, 16),
+        int("34" * 8, 16),
+        is_remote=True,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+    )
     # when
-    try:
-        TraceIdFilter().filter(record)
-    finally:
-        trace.leave(token)
+    with trace.use_span(trace.NonRecordingSpan(ids)):
+        TraceContextFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
     # then
-    assert json.loads(JsonFormatter().format(record))["trace_id"] == "12" * 16
+    assert (line["trace_id"], line["span_id"]) == ("12" * 16, "34" * 8)
+    assert (line["level"], line["logger"], line["message"]) == ("INFO", "x", "served")
+
+
+def test_a_log_line_outside_a_span_has_no_trace_id():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "idle", None, None)
+    TraceContextFilter().filter(record)
+    assert "trace_id" not in json.loads(JsonFormatter().format(record))
 
 
 class _FlakyCatalogue(LocalProductAdapter):

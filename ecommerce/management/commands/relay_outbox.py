@@ -4,7 +4,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from ecommerce import kafka
+from ecommerce import kafka, tracing
 from ecommerce.relay import OutboxRelay
 
 
@@ -22,6 +22,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, service, batch_size, wait_for_topics, **options):
+        tracing.setup(f"relay-{service}")
         stopping = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stopping.append(True))

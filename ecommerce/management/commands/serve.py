@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ecommerce import tracing
 from ecommerce.grpc.server import build_server, set_serving
 from phases.services import SERVICES
 
@@ -53,6 +54,7 @@ class Command(BaseCommand):
             os.execvpe(sys.executable, [sys.executable, *sys.argv], env)
         if options["migrate"]:
             call_command("migrate_all", verbosity=0)
+        tracing.setup(app)
         module = importlib.import_module(f"apps.{app}.grpc")
         grpc_port = options["grpc_port"]
         if grpc_port is None:

@@ -5,7 +5,7 @@ import signal
 from django.core.management.base import BaseCommand
 
 from apps.analytics.consumer import AnalyticsConsumer, source_topics
-from ecommerce import kafka
+from ecommerce import kafka, tracing
 
 
 class Command(BaseCommand):
@@ -21,6 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, batch_size, wait_for_topics, **options):
+        tracing.setup("analytics")
         stopping = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stopping.append(True))

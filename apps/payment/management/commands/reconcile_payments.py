@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 
 from apps.payment.services import payments_reconcile
+from ecommerce import tracing
 
 
 class Command(BaseCommand):
@@ -22,8 +23,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, older_than: int, every: int, **options):
+        tracing.setup("reconciler")
         while True:
-            counts = payments_reconcile(older_than=timedelta(seconds=older_than))
+            with tracing.span("reconcile payments"):
+                counts = payments_reconcile(older_than=timedelta(seconds=older_than))
             if counts:
                 summary = ", ".join(f"{status}={n}" for status, n in sorted(counts.items()))
                 self.stdout.write(f"reconciled: {summary}")
