@@ -1,0 +1,291 @@
+"""The catalogue at scale: each query family's p50/p99 and statements per request, by size.
+
+Seeds catalogues of 1,000, 100,000 and 1,000,000 products in a scratch PostgreSQL database
+(generated inside PostgreSQL with generate_series: names, descriptions and SKUs from word lists,
+20 categories), then calls each family through the real code path, Django's test client against
+the public API (the admin's changelist with a staff session), uncached, in one process: no
+server, no network, so the figures are the application's and the database's. Statements are what
+Django sends to the product database per request. With `--plans DIR`, the EXPLAIN (ANALYZE,
+BUFFERS) of each family's main statement at each size is written there.
+
+    python -m benchmarks.database [--sizes 1000,100000,1000000] [--requests 30] [--plans DIR]
+
+The scratch database is `bench_catalogue<TEST_DB_SUFFIX>`, dropped at the end (`--keep` keeps it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from benchmarks.catalogue import run
+
+# Word lists: a name is an adjective, a material and a noun ("Compact Walnut Kettle"); a
+# description is two sentences drawn from the same lists plus words that only descriptions use.
+ADJECTIVES = (
+    "compact classic rustic modern vintage sleek sturdy handmade portable elegant deluxe "
+    "minimal ergonomic premium essential everyday lightweight heavy-duty artisan nordic "
+    "industrial organic smart foldable insulated"
+).split()
+MATERIALS = (
+    "walnut oak bamboo ceramic porcelain steel copper brass glass linen cotton wool leather "
+    "marble granite cast-iron enamel stoneware silicone titanium"
+).split()
+NOUNS = (
+    "kettle teapot mug grinder press dripper scale tumbler carafe jar bowl plate knife board "
+    "pan skillet whisk spatula lamp chair stool shelf basket blanket pillow backpack wallet "
+    "notebook pen watch speaker"
+).split()
+DESCRIPTION_WORDS = (
+    "dishwasher-safe gift-ready fairtrade recyclable stackable waterproof scratch-resistant "
+    "hand-finished limited-edition award-winning family-owned small-batch zero-waste "
+    "long-lasting repairable certified"
+).split()
+CATEGORIES = (
+    "Coffee Tea Kitchen Tableware Cookware Lighting Furniture Storage Bedding Bags Stationery "
+    "Audio Garden Bath Travel Outdoor Office Toys Pets Gifts"
+).split()
+
+
+def seed(conn: psycopg.Connection, size: int) -> float:
+    """Replace the catalogue with `size` products; seconds taken (ANALYZE included)."""
+    started = time.monotonic()
+    conn.execute("TRUNCATE product_stockholdline, product_stockhold, product_product, "
+                 "product_category, product_outboxevent RESTART IDENTITY CASCADE")  # fmt: skip
+    conn.execute(
+        "INSERT INTO product_category (name, slug) SELECT c, lower(c) FROM unnest(%s::text[]) c",
+        [list(CATEGORIES)],
+    )
+    conn.execute("SELECT setseed(0.42)")
+    # One row of random picks per product, then the text built from them.
+    conn.execute(
+        """
+        INSERT INTO product_product
+            (sku, name, description, price, currency, category_id, is_active, stock,
+             created_at, updated_at)
+        SELECT
+            'SKU-' || lpad(g::text, 7, '0'),
+            initcap(a[1 + (random() * (array_length(a, 1) - 1))::int]) || ' '
+              || initcap(m[1 + (random() * (array_length(m, 1) - 1))::int]) || ' '
+              || initcap(n[1 + (random() * (array_length(n, 1) - 1))::int]),
+            'A ' || a[1 + (random() * (array_length(a, 1) - 1))::int] || ' '
+              || n[1 + (random() * (array_length(n, 1) - 1))::int] || ' in '
+              || m[1 + (random() * (array_length(m, 1) - 1))::int] || ', '
+              || d[1 + (random() * (array_length(d, 1) - 1))::int] || ' and '
+              || d[1 + (random() * (array_length(d, 1) - 1))::int] || '. Made to go with our '
+              || n[1 + (random() * (array_length(n, 1) - 1))::int] || ' range, number '
+              || g || '.',
+            100 + (random() * 49900)::int,
+            'USD',
+            1 + (random() * 19)::int,
+            random() < 0.95,
+            (random() * 100)::int,
+            now() - (random() * interval '900 days'),
+            now()
+        FROM generate_series(1, %s) g,
+             (SELECT %s::text[] a, %s::text[] m, %s::text[] n, %s::text[] d) words
+        """,
+        [size, list(ADJECTIVES), list(MATERIALS), list(NOUNS), list(DESCRIPTION_WORDS)],
+    )
+    conn.execute("VACUUM (ANALYZE) product_product")
+    conn.execute("ANALYZE product_category")
+    return time.monotonic() - started
+
+
+def families(size: int) -> list[tuple[str, str]]:
+    """(family, path) for each query family; ids and pages chosen for the size."""
+    last_page = max(1, size * 95 // 100 // 20 - 1)  # about 95 % of products are active
+    rows = [
+        ("list, no filter, by name", "/api/products"),
+        *(
+            (
+                f"list, category, by {ordering}",
+                f"/api/products?category=kitchen&ordering={ordering}",
+            )
+            for ordering in ("name", "-name", "price", "-price", "id")
+        ),
+        ("search, name word", "/api/products?search=kettle"),
+        ("search, name prefix", "/api/products?search=kett"),
+        ("search, two words", "/api/products?search=walnut%20kettle"),
+        ("search, description word", "/api/products?search=repairable"),
+        ("search, SKU", f"/api/products?search=sku-{size // 2:07d}"),
+        ("detail", "DETAIL"),
+        ("deep page (page=)", f"/api/products?page={min(last_page, 100_000)}"),
+        ("admin changelist", "/admin/product/product/"),
+        ("admin changelist search", "/admin/product/product/?q=kettle"),
+    ]
+    return rows
+
+
+def staff_client():
+    """A logged-in superuser's client, for the admin's changelist."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-staff", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def deep_cursor_path(size: int) -> tuple[str, str] | None:
+    """The cursor page at the same depth as the deep `page=`, where the API has cursors."""
+    from apps.product import selectors
+    from ecommerce.ports.product import ProductQuery
+
+    encode = getattr(selectors, "_encode", None)
+    if encode is None:
+        return None
+    last_page = max(1, size * 95 // 100 // 20 - 1)
+    depth = (min(last_page, 100_000) - 1) * 20
+    before = selectors.product_filter(ProductQuery())[depth - 1 : depth] if depth else []
+    if not before:
+        return None
+    return ("deep page (cursor=)", f"/api/products?cursor={encode('n', 'name', before[0])}")
+
+
+def measure(size: int, requests: int, plans: Path | None) -> list[tuple[str, float, float, float]]:
+    import random
+
+    from django.db import connections
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    api = Client()
+    staff = staff_client()
+    connection = connections["product"]
+    rng = random.Random(7)
+    rows = families(size)
+    extra = deep_cursor_path(size)
+    if extra is not None:
+        rows.insert(rows.index(next(r for r in rows if r[0] == "deep page (page=)")) + 1, extra)
+    results = []
+    plan_lines: list[str] = []
+    for family, path in rows:
+        client = staff if path.startswith("/admin/") else api
+        timings, statements = [], []
+        captured: list[str] = []
+        for attempt in range(requests + 3):  # three warm-up requests, not counted
+            target = f"/api/products/{rng.randint(1, size)}" if path == "DETAIL" else path
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(target)
+                elapsed = time.perf_counter() - started
+            # A detail may draw an inactive product (404): both are the family's answer.
+            if response.status_code not in (200, 404):
+                raise RuntimeError(f"{target}: {response.status_code} {response.content[:300]!r}")
+            if attempt >= 3:
+                timings.append(elapsed * 1e3)
+                statements.append(len(queries))
+                captured = [q["sql"] for q in queries.captured_queries]
+        timings.sort()
+        p50 = statistics.median(timings)
+        p99 = timings[min(len(timings) - 1, round(0.99 * (len(timings) - 1)))]
+        results.append((family, p50, p99, statistics.mean(statements)))
+        print(f"{size:>9} {family:<34} {p50:>9.2f} {p99:>9.2f} {statistics.mean(statements):>6.1f}",
+              flush=True)  # fmt: skip
+        if plans is not None and captured:
+            # The family's main statement: the page (the last SELECT on products), never the
+            # session or the count.
+            main = [s for s in captured if "product_product" in s and "COUNT(" not in s.upper()]
+            counts = [s for s in captured if "COUNT(" in s.upper() and "product_product" in s]
+            for label, statement in (("page", main[-1] if main else None),
+                                     ("count", counts[-1] if counts else None)):  # fmt: skip
+                if statement is None:
+                    continue
+                with connection.cursor() as cursor:
+                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}")
+                    plan = "\n".join(row[0] for row in cursor.fetchall())
+                plan_lines += [
+                    f"## {size} products: {family} ({label})",
+                    "",
+                    statement,
+                    "",
+                    plan,
+                    "",
+                ]
+    if plans is not None:
+        plans.mkdir(parents=True, exist_ok=True)
+        (plans / f"plans-{size}.txt").write_text("\n".join(plan_lines))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,100000,1000000", help="comma-separated")
+    parser.add_argument("--requests", type=int, default=30, help="per family and size")
+    parser.add_argument("--plans", type=Path, default=None, help="write EXPLAIN plans here")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+
+    server = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+    name = f"bench_catalogue{os.environ.get('TEST_DB_SUFFIX', '')}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    database_url = f"{server}/{name}"
+    os.environ.update(
+        ECOMMERCE_MODE="services",
+        DJANGO_SETTINGS_MODULE="benchmarks.settings",
+        DATABASE_URL=database_url,
+        REDIS_URL=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12"),
+        CACHE_KEY_PREFIX=f"bench-db{os.getpid()}",
+        # Uncached: every request reaches PostgreSQL, which is what is measured.
+        CATALOGUE_CACHE_TIMEOUT="0",
+        CATALOGUE_LOCAL_CACHE="0",
+        LOG_LEVEL="WARNING",
+        PHASE="0",
+    )
+    os.environ.pop("EXTRACTED", None)
+    try:
+        run([sys.executable, "manage.py", "migrate_all", "-v0"], dict(os.environ))
+        import django
+
+        django.setup()
+        import logging
+
+        from django.db import connections
+
+        logging.getLogger("django.request").setLevel(logging.ERROR)  # a detail's 404s
+
+        print(f"{'products':>9} {'family':<34} {'p50 ms':>9} {'p99 ms':>9} {'stmts':>6}")
+        started = time.monotonic()
+        for size in sizes:
+            with psycopg.connect(database_url, autocommit=True,
+                                 options="-c search_path=product") as conn:  # fmt: skip
+                seconds = seed(conn, size)
+            connections.close_all()
+            print(f"{size:>9} (seeded in {seconds:.1f}s)", flush=True)
+            measure(size, args.requests, args.plans)
+        print(
+            f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}; {args.requests} requests per family and size after 3 "
+            f"warm-up requests, one process, Django test client, catalogue cache off; "
+            f"{time.monotonic() - started:.0f}s in all"
+        )
+    finally:
+        if not args.keep:
+            from django.db import connections
+
+            connections.close_all()
+            with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+
+
+if __name__ == "__main__":
+    main()
