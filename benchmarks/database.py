@@ -116,6 +116,8 @@ def families(size: int) -> list[tuple[str, str]]:
         ("search, name prefix", "/api/products?search=kett"),
         ("search, two words", "/api/products?search=walnut%20kettle"),
         ("search, description word", "/api/products?search=repairable"),
+        ("search, a word no product has", "/api/products?search=xylophone"),
+        ("search, by relevance", "/api/products?search=kettle&ordering=relevance"),
         ("search, SKU", f"/api/products?search=sku-{size // 2:07d}"),
         ("detail", "DETAIL"),
         ("deep page (page=)", f"/api/products?page={min(last_page, 100_000)}"),
