@@ -8,9 +8,12 @@ server, no network, so the figures are the application's and the database's. Sta
 Django sends to the product database per request. With `--plans DIR`, the EXPLAIN (ANALYZE,
 BUFFERS) of each family's main statement at each size is written there.
 
-    python -m benchmarks.database [--sizes 1000,100000,1000000] [--requests 30] [--plans DIR]
+    python -m benchmarks.database [--sizes 1000,100000,1000000] [--requests 20] [--rounds 4]
+                                  [--plans DIR] [--keep]
 
-The scratch database is `bench_catalogue<TEST_DB_SUFFIX>`, dropped at the end (`--keep` keeps it).
+Scratch databases: `bench_catalogue<TEST_DB_SUFFIX>`, migrated, and a copy of it per size,
+`bench_catalogue_<size><TEST_DB_SUFFIX>`, each seeded once; the families are measured with the
+sizes interleaved. All are dropped at the end (`--keep` keeps them).
 """
 
 from __future__ import annotations
@@ -156,7 +159,21 @@ def deep_cursor_path(size: int) -> tuple[str, str] | None:
     return ("deep page (cursor=)", f"/api/products?cursor={encode('n', 'name', before[0])}")
 
 
-def measure(size: int, requests: int, plans: Path | None) -> list[tuple[str, float, float, float]]:
+def use(database: str) -> None:
+    """Point the product alias at one size's database (the next statement reconnects)."""
+    from django.db import connections
+
+    connections["product"].close()
+    connections["product"].settings_dict["NAME"] = database
+
+
+def measure(
+    databases: dict[int, str], requests: int, rounds: int, plans: Path | None
+) -> dict[str, dict[int, tuple[float, float, float]]]:
+    """Each family at every size, the sizes interleaved: `rounds` turns of requests/rounds each.
+
+    Whatever else the machine does while a family is measured falls on every size alike.
+    """
     import random
 
     from django.db import connections
@@ -165,78 +182,107 @@ def measure(size: int, requests: int, plans: Path | None) -> list[tuple[str, flo
 
     api = Client()
     staff = staff_client()
-    connection = connections["product"]
     rng = random.Random(7)
-    rows = families(size)
-    extra = deep_cursor_path(size)
-    if extra is not None:
-        rows.insert(rows.index(next(r for r in rows if r[0] == "deep page (page=)")) + 1, extra)
-    results = []
-    plan_lines: list[str] = []
-    for family, path in rows:
-        client = staff if path.startswith("/admin/") else api
-        timings, statements = [], []
-        captured: list[str] = []
-        for attempt in range(requests + 3):  # three warm-up requests, not counted
-            target = f"/api/products/{rng.randint(1, size)}" if path == "DETAIL" else path
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
-                response = client.get(target)
-                elapsed = time.perf_counter() - started
-            # A detail may draw an inactive product (404): both are the family's answer.
-            if response.status_code not in (200, 404):
-                raise RuntimeError(f"{target}: {response.status_code} {response.content[:300]!r}")
-            if attempt >= 3:
-                timings.append(elapsed * 1e3)
-                statements.append(len(queries))
-                captured = [q["sql"] for q in queries.captured_queries]
-        timings.sort()
-        p50 = statistics.median(timings)
-        p99 = timings[min(len(timings) - 1, round(0.99 * (len(timings) - 1)))]
-        results.append((family, p50, p99, statistics.mean(statements)))
-        print(f"{size:>9} {family:<34} {p50:>9.2f} {p99:>9.2f} {statistics.mean(statements):>6.1f}",
-              flush=True)  # fmt: skip
-        if plans is not None and captured:
-            # The family's main statement: the page (the last SELECT on products), never the
-            # session or the count.
-            main = [s for s in captured if "product_product" in s and "COUNT(" not in s.upper()]
-            counts = [s for s in captured if "COUNT(" in s.upper() and "product_product" in s]
-            for label, statement in (("page", main[-1] if main else None),
-                                     ("count", counts[-1] if counts else None)):  # fmt: skip
-                if statement is None:
-                    continue
-                with connection.cursor() as cursor:
-                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}")
-                    plan = "\n".join(row[0] for row in cursor.fetchall())
-                plan_lines += [
-                    f"## {size} products: {family} ({label})",
-                    "",
-                    statement,
-                    "",
-                    plan,
-                    "",
-                ]
+    paths: dict[int, list[tuple[str, str]]] = {}
+    for size, database in databases.items():
+        use(database)
+        rows = families(size)
+        extra = deep_cursor_path(size)
+        if extra is not None:
+            deep = next(i for i, r in enumerate(rows) if r[0] == "deep page (page=)")
+            rows.insert(deep + 1, extra)
+        paths[size] = rows
+    sizes = list(databases)
+    results: dict[str, dict[int, tuple[float, float, float]]] = {}
+    captured: dict[tuple[str, int], list[str]] = {}
+    per_round = max(1, requests // rounds)
+    for index, (family, _) in enumerate(paths[sizes[0]]):
+        timings: dict[int, list[float]] = {size: [] for size in sizes}
+        statements: dict[int, list[int]] = {size: [] for size in sizes}
+        for turn in range(rounds):
+            for size in sizes:
+                use(databases[size])
+                path = paths[size][index][1]
+                client = staff if path.startswith("/admin/") else api
+                warm = 3 if turn == 0 else 1  # a new connection each turn: warm it, uncounted
+                for attempt in range(per_round + warm):
+                    target = f"/api/products/{rng.randint(1, size)}" if path == "DETAIL" else path
+                    with CaptureQueriesContext(connections["product"]) as queries:
+                        started = time.perf_counter()
+                        response = client.get(target)
+                        elapsed = time.perf_counter() - started
+                    # A detail may draw an inactive product (404): both are its answers.
+                    if response.status_code not in (200, 404):
+                        raise RuntimeError(
+                            f"{target}: {response.status_code} {response.content[:300]!r}"
+                        )
+                    if attempt >= warm:
+                        timings[size].append(elapsed * 1e3)
+                        statements[size].append(len(queries))
+                        captured[family, size] = [q["sql"] for q in queries.captured_queries]
+        results[family] = {}
+        for size in sizes:
+            ordered = sorted(timings[size])
+            p50 = statistics.median(ordered)
+            p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+            results[family][size] = (p50, p99, statistics.mean(statements[size]))
+        print(row(family, results[family], sizes), flush=True)
     if plans is not None:
-        plans.mkdir(parents=True, exist_ok=True)
-        (plans / f"plans-{size}.txt").write_text("\n".join(plan_lines))
+        write_plans(plans, databases, captured)
     return results
+
+
+def row(family: str, figures: dict[int, tuple[float, float, float]], sizes: list[int]) -> str:
+    cells = " ".join(f"{figures[s][0]:>8.2f} {figures[s][1]:>8.2f}" for s in sizes)
+    ratio = figures[sizes[-1]][0] / figures[sizes[0]][0]
+    return f"{family:<34} {cells} {figures[sizes[-1]][2]:>6.1f} {ratio:>7.1f}x"
+
+
+def write_plans(plans: Path, databases: dict[int, str], captured: dict) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of each family's statements on products, one file per size."""
+    from django.db import connections
+
+    plans.mkdir(parents=True, exist_ok=True)
+    for size, database in databases.items():
+        use(database)
+        lines: list[str] = []
+        for (family, at), statements in captured.items():
+            if at != size:
+                continue
+            for number, statement in enumerate(statements, 1):
+                if "product_product" not in statement:
+                    continue
+                with connections["product"].cursor() as cursor:
+                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}")
+                    plan = "\n".join(r[0] for r in cursor.fetchall())
+                lines += [f"## {size} products: {family} (statement {number})", "", statement, ""]
+                lines += [plan, ""]
+        (plans / f"plans-{size}.txt").write_text("\n".join(lines))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,100000,1000000", help="comma-separated")
-    parser.add_argument("--requests", type=int, default=30, help="per family and size")
+    parser.add_argument("--requests", type=int, default=20, help="per family and size")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved turns (default 4)")
     parser.add_argument("--plans", type=Path, default=None, help="write EXPLAIN plans here")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
 
     server = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-    name = f"bench_catalogue{os.environ.get('TEST_DB_SUFFIX', '')}"
+    suffix = os.environ.get("TEST_DB_SUFFIX", "")
+    name = f"bench_catalogue{suffix}"
+    databases = {size: f"bench_catalogue_{size}{suffix}" for size in sizes}
+
+    def drop_all(admin: psycopg.Connection) -> None:
+        for database in (*databases.values(), name):
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+        drop_all(admin)
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     database_url = f"{server}/{name}"
     os.environ.update(
@@ -252,31 +298,36 @@ def main() -> None:
         PHASE="0",
     )
     os.environ.pop("EXTRACTED", None)
+    started = time.monotonic()
     try:
+        # One migrated database, then a copy of it per size, each seeded once.
         run([sys.executable, "manage.py", "migrate_all", "-v0"], dict(os.environ))
+        for size, database in databases.items():
+            with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+                admin.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(database), sql.Identifier(name)
+                    )
+                )
+            with psycopg.connect(f"{server}/{database}", autocommit=True,
+                                 options="-c search_path=product") as conn:  # fmt: skip
+                seconds = seed(conn, size)
+            print(f"{size:>9} products seeded in {seconds:.1f}s", flush=True)
         import django
 
         django.setup()
         import logging
 
-        from django.db import connections
-
         logging.getLogger("django.request").setLevel(logging.ERROR)  # a detail's 404s
-
-        print(f"{'products':>9} {'family':<34} {'p50 ms':>9} {'p99 ms':>9} {'stmts':>6}")
-        started = time.monotonic()
-        for size in sizes:
-            with psycopg.connect(database_url, autocommit=True,
-                                 options="-c search_path=product") as conn:  # fmt: skip
-                seconds = seed(conn, size)
-            connections.close_all()
-            print(f"{size:>9} (seeded in {seconds:.1f}s)", flush=True)
-            measure(size, args.requests, args.plans)
+        header = " ".join(f"{f'{s:,} p50':>8} {'p99':>8}" for s in sizes)
+        print(f"\n{'family (ms)':<34} {header} {'stmts':>6} {'last/1st':>8}")
+        measure(databases, args.requests, args.rounds, args.plans)
         print(
             f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}; {args.requests} requests per family and size after 3 "
-            f"warm-up requests, one process, Django test client, catalogue cache off; "
-            f"{time.monotonic() - started:.0f}s in all"
+            f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f}; "
+            f"{args.requests} requests per family and size in {args.rounds} interleaved turns, "
+            f"one process, Django test client, catalogue cache off; statements at the largest "
+            f"size; {time.monotonic() - started:.0f}s in all"
         )
     finally:
         if not args.keep:
@@ -284,9 +335,7 @@ def main() -> None:
 
             connections.close_all()
             with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-                admin.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
+                drop_all(admin)
 
 
 if __name__ == "__main__":
