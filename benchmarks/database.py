@@ -168,7 +168,11 @@ def use(database: str) -> None:
 
 
 def measure(
-    databases: dict[int, str], requests: int, rounds: int, plans: Path | None
+    databases: dict[int, str],
+    requests: int,
+    rounds: int,
+    plans: Path | None,
+    wanted: list[str] | None = None,
 ) -> dict[str, dict[int, tuple[float, float, float]]]:
     """Each family at every size, the sizes interleaved: `rounds` turns of requests/rounds each.
 
@@ -197,6 +201,8 @@ def measure(
     captured: dict[tuple[str, int], list[str]] = {}
     per_round = max(1, requests // rounds)
     for index, (family, _) in enumerate(paths[sizes[0]]):
+        if wanted and not any(w in family for w in wanted):
+            continue
         timings: dict[int, list[float]] = {size: [] for size in sizes}
         statements: dict[int, list[int]] = {size: [] for size in sizes}
         for turn in range(rounds):
@@ -266,7 +272,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20, help="per family and size")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved turns (default 4)")
     parser.add_argument("--plans", type=Path, default=None, help="write EXPLAIN plans here")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    parser.add_argument(
+        "--families", default="", help="only the families whose names contain one of these (a,b)"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
 
@@ -321,7 +330,8 @@ def main() -> None:
         logging.getLogger("django.request").setLevel(logging.ERROR)  # a detail's 404s
         header = " ".join(f"{f'{s:,} p50':>8} {'p99':>8}" for s in sizes)
         print(f"\n{'family (ms)':<34} {header} {'stmts':>6} {'last/1st':>8}")
-        measure(databases, args.requests, args.rounds, args.plans)
+        wanted = [w.strip() for w in args.families.split(",") if w.strip()]
+        measure(databases, args.requests, args.rounds, args.plans, wanted)
         print(
             f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f}; "
