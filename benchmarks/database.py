@@ -4,9 +4,9 @@ Seeds catalogues of 1,000, 100,000 and 1,000,000 products in a scratch PostgreSQ
 (generated inside PostgreSQL with generate_series: names, descriptions and SKUs from word lists,
 20 categories), then calls each family through the real code path, Django's test client against
 the public API (the admin's changelist with a staff session), uncached, in one process: no
-server, no network, so the figures are the application's and the database's. Statements are what
-Django sends to the product database per request. With `--plans DIR`, the EXPLAIN (ANALYZE,
-BUFFERS) of each family's main statement at each size is written there.
+server, no network, so the figures are the application's and the database's. Statements are
+what Django sends to the product and cart databases per request. With `--plans DIR`, the
+EXPLAIN (ANALYZE, BUFFERS) of each family's statements on products is written there.
 
     python -m benchmarks.database [--sizes 1000,100000,1000000] [--requests 20] [--rounds 4]
                                   [--plans DIR] [--keep]
@@ -24,6 +24,7 @@ import platform
 import statistics
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import psycopg
@@ -124,6 +125,8 @@ def families(size: int) -> list[tuple[str, str]]:
         ("search, SKU", f"/api/products?search=sku-{size // 2:07d}"),
         ("detail", "DETAIL"),
         ("deep page (page=)", f"/api/products?page={min(last_page, 100_000)}"),
+        ("cart add", "CART_ADD"),
+        ("cart read", "/api/cart"),
         ("admin changelist", "/admin/product/product/"),
         ("admin changelist search", "/admin/product/product/?q=kettle"),
     ]
@@ -141,6 +144,25 @@ def staff_client():
     client = Client()
     client.force_login(user)
     return client
+
+
+def shopper_client(size: int):
+    """A shopper's token client (a shopper per size: a cart names one catalogue's products)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    user, _ = get_user_model().objects.get_or_create(username=f"bench-shopper-{size}")
+    token, _ = Token.objects.get_or_create(user=user)
+    return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+
+
+def cart_products(size: int) -> list[int]:
+    """Ten products on sale with stock to spare, which the cart's adds cycle through."""
+    from apps.product.models import Product
+
+    found = Product.objects.filter(is_active=True, stock__gte=50).order_by("id")
+    return list(found.values_list("id", flat=True)[:10])
 
 
 def deep_cursor_path(size: int) -> tuple[str, str] | None:
@@ -186,10 +208,13 @@ def measure(
 
     api = Client()
     staff = staff_client()
+    shoppers = {size: shopper_client(size) for size in databases}
     rng = random.Random(7)
     paths: dict[int, list[tuple[str, str]]] = {}
+    in_cart: dict[int, list[int]] = {}
     for size, database in databases.items():
         use(database)
+        in_cart[size] = cart_products(size)
         rows = families(size)
         extra = deep_cursor_path(size)
         if extra is not None:
@@ -210,22 +235,34 @@ def measure(
                 use(databases[size])
                 path = paths[size][index][1]
                 client = staff if path.startswith("/admin/") else api
+                if path == "CART_ADD" or path.startswith("/api/cart"):
+                    client = shoppers[size]
                 warm = 3 if turn == 0 else 1  # a new connection each turn: warm it, uncounted
                 for attempt in range(per_round + warm):
                     target = f"/api/products/{rng.randint(1, size)}" if path == "DETAIL" else path
-                    with CaptureQueriesContext(connections["product"]) as queries:
+                    with ExitStack() as stack:
+                        queries = [
+                            stack.enter_context(CaptureQueriesContext(connections[alias]))
+                            for alias in ("product", "cart")
+                        ]
                         started = time.perf_counter()
-                        response = client.get(target)
+                        if path == "CART_ADD":
+                            body = {"product_id": rng.choice(in_cart[size]), "quantity": 1}
+                            response = client.post(
+                                "/api/cart/items", body, content_type="application/json"
+                            )
+                        else:
+                            response = client.get(target)
                         elapsed = time.perf_counter() - started
                     # A detail may draw an inactive product (404): both are its answers.
-                    if response.status_code not in (200, 404):
+                    if response.status_code not in (200, 201, 404):
                         raise RuntimeError(
                             f"{target}: {response.status_code} {response.content[:300]!r}"
                         )
                     if attempt >= warm:
                         timings[size].append(elapsed * 1e3)
-                        statements[size].append(len(queries))
-                        captured[family, size] = [q["sql"] for q in queries.captured_queries]
+                        statements[size].append(sum(len(q) for q in queries))
+                        captured[family, size] = [s["sql"] for s in queries[0].captured_queries]
         results[family] = {}
         for size in sizes:
             ordered = sorted(timings[size])
