@@ -43,6 +43,12 @@ bench: install
 clean:
 	rm -rf var $(VENV)
 
+# The catalogue at scale: each query family's p50/p99 and statements at 1k, 100k and 1M products
+# (docs/database.md). BENCH_DB_ARGS="--sizes 1000,100000" for a quick run.
+.PHONY: bench-db
+bench-db: install
+	$(PY) -m benchmarks.database $(BENCH_DB_ARGS)
+
 # Event pipeline: relay publish rate, consumer events/s, end-to-end lag at a steady 1,000 events/s.
 .PHONY: bench-analytics
 bench-analytics: install

@@ -132,6 +132,9 @@ CATALOGUE_CACHE_TIMEOUT = env.int("CATALOGUE_CACHE_TIMEOUT", default=300)
 # fresh by Redis pub/sub (apps/product/local_cache.py); at most this many seconds per entry.
 CATALOGUE_LOCAL_CACHE = env.bool("CATALOGUE_LOCAL_CACHE", default=True)
 CATALOGUE_LOCAL_TIMEOUT = env.int("CATALOGUE_LOCAL_TIMEOUT", default=60)
+# The product list counts its matches up to this many; past it, `count` stops there and says so
+# (`count_capped`), so a broad filter over a large catalogue never pays for a full count.
+CATALOGUE_COUNT_LIMIT = env.int("CATALOGUE_COUNT_LIMIT", default=1_000)
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 
 # Celery: configured from here with the CELERY_ namespace; the broker comes from the overlay.

@@ -58,8 +58,14 @@ class LocalProductAdapter:
         return [product_data(p) for p in selectors.product_get_many(product_ids=product_ids)]
 
     def list(self, query: ProductQuery) -> ProductPage:
-        count, items = selectors.product_page(query)
-        return ProductPage(count=count, items=tuple(product_data(p) for p in items))
+        count, items, next_cursor, previous_cursor, capped = selectors.product_page(query)
+        return ProductPage(
+            count=count,
+            items=tuple(product_data(p) for p in items),
+            next_cursor=next_cursor,
+            previous_cursor=previous_cursor,
+            count_capped=capped,
+        )
 
     def categories(self) -> list[CategoryData]:
         return [category_data(c) for c in selectors.category_list()]

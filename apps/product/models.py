@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from ecommerce.outbox import OutboxEventBase
 
@@ -22,7 +23,7 @@ class Category(models.Model):
 
 class Product(models.Model):
     sku = models.CharField("SKU", max_length=64, unique=True)
-    name = models.CharField(max_length=200, db_index=True)
+    name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     # Money is integer minor units plus an ISO 4217 currency.
     price = models.PositiveIntegerField(help_text="In minor units (cents).")
@@ -42,7 +43,32 @@ class Product(models.Model):
             models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_not_negative"),
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
         ]
-        indexes = [models.Index(fields=["price", "id"], name="product_price_idx")]
+        # One index per ordering of the list, alone and under a category filter, each ending in
+        # the id that breaks ties: a page, at any depth, is a range of one index (docs/database.md).
+        # Search has its own: SKUs by their upper case, words in a GIN index over a tsvector
+        # column that only PostgreSQL has (migration 0003; the model never loads it).
+        indexes = [
+            models.Index(fields=["price", "id"], name="product_price_idx"),
+            models.Index(fields=["name", "id"], name="product_name_id_idx"),
+            # Only products on sale, which is what the list filters by: the bounded count of a
+            # category then reads the index alone, never the table.
+            models.Index(
+                fields=["category", "name", "id"],
+                name="product_category_name_idx",
+                condition=Q(is_active=True),
+            ),
+            models.Index(
+                fields=["category", "price", "id"],
+                name="product_category_price_idx",
+                condition=Q(is_active=True),
+            ),
+            models.Index(
+                fields=["category", "id"],
+                name="product_category_id_idx",
+                condition=Q(is_active=True),
+            ),
+            models.Index(Upper("sku"), name="product_sku_upper_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sku})"

@@ -8,7 +8,9 @@ from typing import Protocol, runtime_checkable
 
 from ecommerce.ports.remote import Rpc
 
-ORDERINGS = ("name", "price", "-price", "-name", "id")
+ORDERINGS = ("name", "price", "-price", "-name", "id", "relevance")
+# Orderings a cursor can page through: each is a keyset over (sort key, id).
+CURSOR_ORDERINGS = ("name", "price", "-price", "-name", "id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +46,21 @@ class ProductQuery:
     offset: int = 0
     limit: int = 20
     active_only: bool = True
+    # An opaque token from a previous page's next_cursor or previous_cursor: the page is then
+    # the rows after (or before) it in the ordering, and `offset` is not used.
+    cursor: str = ""
+    # No count at all (cursor pages): `count` is then 0 and `count_capped` true.
+    skip_count: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class ProductPage:
+    # The number of matches, counted up to a bound; `count_capped` says the bound was reached.
     count: int
     items: tuple[ProductData, ...]
+    next_cursor: str = ""  # empty when there is no next page (or the ordering has no cursor)
+    previous_cursor: str = ""
+    count_capped: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +87,7 @@ class ProductPort(Protocol):
         """The products that exist among `product_ids`, in the order asked."""
 
     def list(self, query: ProductQuery) -> ProductPage:
-        """A page of products. Raises InvalidRequest for an unknown ordering."""
+        """A page of products. Raises InvalidRequest for an unknown ordering or a bad cursor."""
 
     def categories(self) -> list[CategoryData]:
         """Every category, by name."""

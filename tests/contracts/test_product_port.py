@@ -128,3 +128,24 @@ def test_release_and_confirm_follow_the_hold_lifecycle(port_for):
         port.stock_confirm(hold_key="returned")
     with pytest.raises(NotFound):
         port.stock_confirm(hold_key="unknown")
+
+
+def test_list_gives_cursors_that_page_both_ways(port_for):
+    # given
+    for price in (500, 100, 400, 200, 300):
+        ProductFactory(price=price)
+    port = port_for("product")
+    # when
+    first = port.list(ProductQuery(ordering="price", limit=2))
+    second = port.list(ProductQuery(ordering="price", limit=2, cursor=first.next_cursor))
+    last = port.list(
+        ProductQuery(ordering="price", limit=2, cursor=second.next_cursor, skip_count=True)
+    )
+    back = port.list(ProductQuery(ordering="price", limit=2, cursor=second.previous_cursor))
+    # then
+    assert [p.price for p in first.items] == [100, 200]
+    assert [p.price for p in second.items] == [300, 400]
+    assert [p.price for p in last.items] == [500] and last.next_cursor == ""
+    assert (last.count, last.count_capped) == (0, True)
+    assert [p.price for p in back.items] == [100, 200] and back.previous_cursor == ""
+    assert (first.count, first.count_capped) == (5, False)

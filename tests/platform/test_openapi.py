@@ -119,11 +119,21 @@ def test_own_endpoints_document_auth_bodies_and_errors(spec, endpoint):
 def test_the_product_list_documents_its_query_and_page(spec):
     operation = spec["paths"]["/api/products"]["get"]
     params = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
-    assert {"search", "category", "ordering", "page", "page_size"} <= set(params)
-    assert {"price", "-price", "name"} <= set(params["ordering"]["enum"])
+    assert {"search", "category", "ordering", "page", "page_size", "cursor"} <= set(params)
+    assert {"price", "-price", "name", "relevance"} <= set(params["ordering"]["enum"])
     assert (params["page_size"]["minimum"], params["page_size"]["maximum"]) == (1, 100)
     page = _resolve(spec, operation["responses"]["200"]["content"]["application/json"]["schema"])
-    assert set(page["required"]) == {"count", "next", "previous", "results"}
+    assert set(page["required"]) == {
+        "count",
+        "next",
+        "previous",
+        "results",
+        # keyset pages and the bounded count
+        "next_cursor",
+        "previous_cursor",
+        "count_capped",
+    }
+    assert page["properties"]["count"]["nullable"] is True  # on cursor pages
     product = _resolve(spec, page["properties"]["results"]["items"])
     assert set(product["required"]) == {
         "id",

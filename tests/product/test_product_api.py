@@ -225,3 +225,103 @@ def test_a_product_path_that_is_not_an_id_is_a_json_404(api, path):
     # then
     assert response.status_code == 404
     assert _error(response)["code"] == "not_found"
+
+
+def _walk(api, params, start_key="next"):
+    """Every page from the first, following `next` links; the ids seen and the bodies."""
+    bodies = [api.get("/api/products", params).json()]
+    while bodies[-1][start_key]:
+        bodies.append(api.get(bodies[-1][start_key]).json())
+    return [p["id"] for body in bodies for p in body["results"]], bodies
+
+
+@pytest.mark.parametrize("ordering", ["name", "-name", "price", "-price", "id"])
+def test_cursor_pages_walk_every_product_once_in_order(api, ordering):
+    # given: ties on the sort key, which only the id can break
+    for index in range(7):
+        ProductFactory(name=f"Item {index % 3}", price=100 * (index % 2))
+    ProductFactory(is_active=False)
+    expected = [p["id"] for p in api.get("/api/products", {"ordering": ordering}).json()["results"]]
+    # when: the first page by page, then its cursor, then the cursors' links
+    first = api.get("/api/products", {"ordering": ordering, "page_size": 3}).json()
+    ids, bodies = [p["id"] for p in first["results"]], [first]
+    response = api.get(
+        "/api/products", {"ordering": ordering, "page_size": 3, "cursor": first["next_cursor"]}
+    )
+    while True:
+        body = response.json()
+        bodies.append(body)
+        ids += [p["id"] for p in body["results"]]
+        if not body["next"]:
+            break
+        response = api.get(body["next"])
+    # then
+    assert ids == expected and len(ids) == 7
+    assert [b["count"] for b in bodies] == [7, None, None]
+    assert "cursor=" in bodies[1]["next"] and "page=" not in bodies[1]["next"]
+    assert bodies[-1]["next_cursor"] is None
+
+
+def test_a_cursor_page_links_back_to_the_page_before(api):
+    # given
+    for index in range(6):
+        ProductFactory(name=f"Item {index}")
+    first = api.get("/api/products", {"page_size": 2}).json()
+    second = api.get("/api/products", {"page_size": 2, "cursor": first["next_cursor"]}).json()
+    third = api.get(second["next"]).json()
+    # when
+    back = api.get(third["previous"]).json()
+    back_again = api.get(back["previous"]).json()
+    # then
+    assert [p["id"] for p in back["results"]] == [p["id"] for p in second["results"]]
+    assert [p["id"] for p in back_again["results"]] == [p["id"] for p in first["results"]]
+    assert back_again["previous"] is None and back_again["previous_cursor"] is None
+
+
+def test_cursor_pages_keep_the_search_and_the_category(api):
+    # given
+    tea = CategoryFactory(slug="tea")
+    wanted = [ProductFactory(name=f"Green tea {n}", category=tea) for n in range(5)]
+    ProductFactory(name="Green tea elsewhere")
+    ProductFactory(name="Black coffee", category=tea)
+    # when
+    ids, _ = _walk(api, {"category": "tea", "search": "green", "page_size": 2})
+    # then
+    assert sorted(ids) == sorted(p.pk for p in wanted)
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["garbage", "eyJ4IjoxfQ", "WyJuIiwicHJpY2UiLDEsMV0", "WyJuIiwibmFtZSIsMSwxXQ"],
+)
+def test_a_bad_cursor_is_400_in_the_error_shape(api, cursor):
+    # given: the last two are a cursor of another ordering, and a name cursor with a number
+    ProductFactory()
+    # when
+    response = api.get("/api/products", {"cursor": cursor})
+    # then
+    assert response.status_code == 400
+    assert _error(response)["code"] in {"validation_error", "invalid_request"}
+
+
+def test_cursor_and_page_together_is_400(api):
+    # given
+    ProductFactory.create_batch(3)
+    cursor = api.get("/api/products", {"page_size": 1}).json()["next_cursor"]
+    # when
+    response = api.get("/api/products", {"page_size": 1, "cursor": cursor, "page": 2})
+    # then
+    assert response.status_code == 400
+    assert "cursor" in _error(response)["details"]
+
+
+def test_relevance_has_offset_pages_but_no_cursor(api):
+    # given
+    for index in range(3):
+        ProductFactory(name=f"Kettle {index}")
+    # when
+    body = api.get("/api/products", {"search": "kettle", "ordering": "relevance", "page_size": 2})
+    # then
+    assert body.status_code == 200
+    assert body.json()["next_cursor"] is None
+    assert "page=2" in body.json()["next"]

@@ -64,8 +64,12 @@ class ProductListApi(APIView):
 
     @extend_schema(
         summary="A page of the products on sale",
-        description="`search` matches the name, the description or the exact SKU; `category` "
-        "is a category's slug or id. A page past the last one is a 400.",
+        description="`search` matches words of the name or description (each word may be the "
+        "beginning of one) or the exact SKU; `category` is a category's slug or id. Two ways to "
+        "page: `page` (offset pages, with `count` bounded at 1,000 and `count_capped`), or "
+        "`cursor`, a page's `next_cursor`/`previous_cursor`, which costs the same at any depth "
+        "and counts nothing (`count` null). `next` and `previous` are links in the same way. "
+        "A page past the last one is a 400.",
         parameters=[ProductListInput],
         responses={200: ProductPageOutput, **error_responses(400)},
         auth=[],
@@ -75,37 +79,71 @@ class ProductListApi(APIView):
         params = ProductListInput(data=request.query_params)
         params.is_valid(raise_exception=True)
         p = params.validated_data
+        cursor = p.get("cursor", "")
         query = ProductQuery(
             search=p.get("search", "").strip(),
             category=p.get("category", "").strip(),
             ordering=p["ordering"],
-            offset=(p["page"] - 1) * p["page_size"],
+            offset=0 if cursor else (p["page"] - 1) * p["page_size"],
             limit=p["page_size"],
+            cursor=cursor,
+            skip_count=bool(cursor),
         )
         key = urlencode(sorted((k, str(v)) for k, v in p.items()))
 
         def load() -> dict:
             page = resolver.product().list(query)
-            return {"count": page.count, "results": [product_body(item) for item in page.items]}
+            return {
+                "count": None if cursor else page.count,
+                "count_capped": page.count_capped,
+                "next_cursor": page.next_cursor or None,
+                "previous_cursor": page.previous_cursor or None,
+                "results": [product_body(item) for item in page.items],
+            }
 
         body = cache.product_list(key, load)
+        if cursor:
+            return Response(
+                {
+                    "count": None,
+                    "next": self._link(request, cursor=body["next_cursor"]),
+                    "previous": self._link(request, cursor=body["previous_cursor"]),
+                    **self._rest(body),
+                }
+            )
         if p["page"] > 1 and not body["results"]:
             raise InvalidRequest("That page is past the last one.", {"page": [p["page"]]})
         return Response(
             {
                 "count": body["count"],
-                "next": self._link(request, p["page"] + 1)
-                if query.offset + query.limit < body["count"]
+                "next": self._link(request, page=p["page"] + 1)
+                if body["count_capped"] or query.offset + query.limit < body["count"]
                 else None,
-                "previous": self._link(request, p["page"] - 1) if p["page"] > 1 else None,
-                "results": body["results"],
+                "previous": self._link(request, page=p["page"] - 1) if p["page"] > 1 else None,
+                **self._rest(body),
             }
         )
 
     @staticmethod
-    def _link(request: Request, page: int) -> str:
+    def _rest(body: dict) -> dict:
+        return {
+            "results": body["results"],
+            "count_capped": body["count_capped"],
+            "next_cursor": body["next_cursor"],
+            "previous_cursor": body["previous_cursor"],
+        }
+
+    @staticmethod
+    def _link(
+        request: Request, *, page: int | None = None, cursor: str | None = None
+    ) -> str | None:
         params = request.query_params.copy()
-        params["page"] = str(page)
+        if page is not None:
+            params["page"] = str(page)
+        elif cursor:
+            params["cursor"] = cursor
+        else:
+            return None
         return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
 
 

@@ -41,20 +41,24 @@ class Category(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., slug: _Optional[str] = ...) -> None: ...
 
 class ProductQuery(_message.Message):
-    __slots__ = ("search", "category", "ordering", "offset", "limit", "active_only")
+    __slots__ = ("search", "category", "ordering", "offset", "limit", "active_only", "cursor", "skip_count")
     SEARCH_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     ORDERING_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    SKIP_COUNT_FIELD_NUMBER: _ClassVar[int]
     search: str
     category: str
     ordering: str
     offset: int
     limit: int
     active_only: bool
-    def __init__(self, search: _Optional[str] = ..., category: _Optional[str] = ..., ordering: _Optional[str] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., active_only: _Optional[bool] = ...) -> None: ...
+    cursor: str
+    skip_count: bool
+    def __init__(self, search: _Optional[str] = ..., category: _Optional[str] = ..., ordering: _Optional[str] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., active_only: _Optional[bool] = ..., cursor: _Optional[str] = ..., skip_count: _Optional[bool] = ...) -> None: ...
 
 class StockLine(_message.Message):
     __slots__ = ("product_id", "quantity")
@@ -105,12 +109,18 @@ class ListProductsRequest(_message.Message):
     def __init__(self, query: _Optional[_Union[ProductQuery, _Mapping]] = ...) -> None: ...
 
 class ListProductsResponse(_message.Message):
-    __slots__ = ("count", "items")
+    __slots__ = ("count", "items", "next_cursor", "previous_cursor", "count_capped")
     COUNT_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    COUNT_CAPPED_FIELD_NUMBER: _ClassVar[int]
     count: int
     items: _containers.RepeatedCompositeFieldContainer[Product]
-    def __init__(self, count: _Optional[int] = ..., items: _Optional[_Iterable[_Union[Product, _Mapping]]] = ...) -> None: ...
+    next_cursor: str
+    previous_cursor: str
+    count_capped: bool
+    def __init__(self, count: _Optional[int] = ..., items: _Optional[_Iterable[_Union[Product, _Mapping]]] = ..., next_cursor: _Optional[str] = ..., previous_cursor: _Optional[str] = ..., count_capped: _Optional[bool] = ...) -> None: ...
 
 class ListCategoriesRequest(_message.Message):
     __slots__ = ()
