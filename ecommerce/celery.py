@@ -3,10 +3,22 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import (
+    task_postrun,
+    task_prerun,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 from celery.worker.consumer import Consumer
 
-from ecommerce.queues import WORK_QUEUES
+from ecommerce import metrics
+
+if metrics.starting_celery_worker():
+    # Before anything imports prometheus_client (Django's setup does, through django-prometheus).
+    metrics.multiprocess_prepare("worker")
+
+from ecommerce.queues import WORK_QUEUES  # noqa: E402
 
 os.environ.setdefault(
     "DJANGO_SETTINGS_MODULE", f"settings.{os.environ.get('ECOMMERCE_MODE', 'embedded')}"
@@ -41,6 +53,32 @@ def _recycle_connections(**kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+# Metrics: the worker's pool processes write to a multiprocess directory of the worker's own;
+# the main process serves them all on METRICS_PORT (ecommerce/metrics.py).
+@worker_ready.connect
+def _metrics_serve(sender=None, **kwargs) -> None:
+    metrics.serve("worker")
+    consumed = {q.name for q in getattr(getattr(sender, "task_consumer", None), "queues", [])}
+    dead = sorted(consumed & set(WORK_QUEUES))
+    if dead and app.conf.broker_url and app.conf.broker_url.startswith(("amqp", "pyamqp")):
+        from ecommerce import dead_letters
+
+        metrics.add_collector(
+            "dead_letters",
+            metrics.ScrapeCollector(lambda: dead_letters.depth_families(dead), databases=False),
+        )
+
+
+@worker_process_shutdown.connect
+def _metrics_process_gone(pid=None, **kwargs) -> None:
+    metrics.mark_process_dead(pid or os.getpid())
+
+
+@worker_shutdown.connect
+def _metrics_directory_removed(**kwargs) -> None:
+    metrics.multiprocess_cleanup()
 
 
 app.conf.worker_consumer = "ecommerce.celery:DeadLetteringConsumer"
