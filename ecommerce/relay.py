@@ -65,6 +65,24 @@ def message_headers(row: OutboxEventBase) -> list[tuple[str, bytes]]:
     return headers
 
 
+def backlog_families(service: str) -> list[GaugeMetricFamily]:
+    """Read at scrape time: unpublished rows and the age of the oldest, for the service."""
+    pending = outbox_model(service).objects.using(service).filter(published_at__isnull=True)
+    found = pending.aggregate(rows=Count("id"), oldest=Min("occurred_at"))
+    backlog = GaugeMetricFamily(
+        "outbox_backlog", "Outbox rows not yet published, by service.", labels=["service"]
+    )
+    backlog.add_metric([service], found["rows"])
+    age = GaugeMetricFamily(
+        "outbox_oldest_unpublished_age_seconds",
+        "Age of the oldest outbox row not yet published (0 when none), by service.",
+        labels=["service"],
+    )
+    oldest = found["oldest"]
+    age.add_metric([service], (timezone.now() - oldest).total_seconds() if oldest else 0)
+    return [backlog, age]
+
+
 @dataclass
 class PassResult:
     sent: int = 0
@@ -130,21 +148,7 @@ class OutboxRelay:
             )
 
     def backlog_families(self) -> list[GaugeMetricFamily]:
-        """Read at scrape time: unpublished rows and the age of the oldest, for this service."""
-        pending = self.model.objects.using(self.using).filter(published_at__isnull=True)
-        found = pending.aggregate(rows=Count("id"), oldest=Min("occurred_at"))
-        backlog = GaugeMetricFamily(
-            "outbox_backlog", "Outbox rows not yet published, by service.", labels=["service"]
-        )
-        backlog.add_metric([self.service], found["rows"])
-        age = GaugeMetricFamily(
-            "outbox_oldest_unpublished_age_seconds",
-            "Age of the oldest outbox row not yet published (0 when none), by service.",
-            labels=["service"],
-        )
-        oldest = found["oldest"]
-        age.add_metric([self.service], (timezone.now() - oldest).total_seconds() if oldest else 0)
-        return [backlog, age]
+        return backlog_families(self.service)
 
     def run_once(self) -> PassResult:
         rows = self.pending()
