@@ -16,12 +16,12 @@ from apps.product.models import Product
 from ecommerce import kafka, resolver
 from ecommerce.relay import outbox_model
 from tests.factories import ProductFactory, UserFactory
-from tests.fixtures.kafka import kafka_bootstrap, kafka_topics, manage  # noqa: F401
+from tests.fixtures.kafka import manage
 from tests.fixtures.metrics import health, scrape, value, wait_until
 from tests.fixtures.remote_phase import remote_phase
 from tests.fixtures.services import free_port
 from tests.fixtures.web import Gunicorn
-from tests.saga.conftest import clean_broker, start_worker, wait_for_orders  # noqa: F401
+from tests.saga.conftest import wait_for_orders
 
 pytestmark = [
     pytest.mark.slow,
@@ -111,6 +111,7 @@ def test_every_process_serves_its_metrics_and_a_checkout_shows_in_each(
                 value(f, "analytics_events_processed_total", outcome="counted")
                 == sum(rows.values())
                 and value(f, "analytics_events_dead_lettered_total") == 1
+                and len(f.get("analytics_consumer_lag", [])) == 3 * len(kafka.SERVICES)
                 and value(f, "analytics_consumer_lag") == 0
             ),
             timeout=60,
