@@ -15,6 +15,7 @@ prometheus_client only inside its functions.
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -40,9 +41,24 @@ def multiprocess_prepare(name: str) -> str:
     shared, so one scrape sees exactly this process tree."""
     if "prometheus_client" in sys.modules and MULTIPROC_ENV not in os.environ:
         raise RuntimeError("multiprocess_prepare() must run before prometheus_client is imported")
-    path = tempfile.mkdtemp(prefix=f"prometheus-{name}-")
+    _remove_orphans()
+    path = tempfile.mkdtemp(prefix=f"prometheus-{name}-{os.getpid()}-")
     os.environ[MULTIPROC_ENV] = path
     return path
+
+
+def _remove_orphans() -> None:
+    """Directories of processes that died without cleaning up (SIGKILL, a crash) go now."""
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), "prometheus-*-*-*")):
+        pid = os.path.basename(path).split("-")[-2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, someone else's
 
 
 def starting_celery_worker() -> bool:
