@@ -57,9 +57,14 @@ def _recycle_connections(**kwargs) -> None:
 
 # Metrics: the worker's pool processes write to a multiprocess directory of the worker's own;
 # the main process serves them all on METRICS_PORT (ecommerce/metrics.py).
+SERVICE_WORKERS = ("product", "cart", "order", "payment")
+
+
 @worker_ready.connect
 def _metrics_serve(sender=None, **kwargs) -> None:
-    metrics.serve("worker")
+    # `serve <app>` names its worker `<app>@host`: that one is `<app>-worker` in METRICS_PORTS.
+    served = (getattr(sender, "hostname", None) or "").partition("@")[0]
+    metrics.serve(f"{served}-worker" if served in SERVICE_WORKERS else "worker")
     consumed = {q.name for q in getattr(getattr(sender, "task_consumer", None), "queues", [])}
     dead = sorted(consumed & set(WORK_QUEUES))
     if dead and app.conf.broker_url and app.conf.broker_url.startswith(("amqp", "pyamqp")):
