@@ -64,7 +64,7 @@ SERVICE_WORKERS = ("product", "cart", "order", "payment")
 def _metrics_serve(sender=None, **kwargs) -> None:
     # `serve <app>` names its worker `<app>@host`: that one is `<app>-worker` in METRICS_PORTS.
     served = (getattr(sender, "hostname", None) or "").partition("@")[0]
-    metrics.serve(f"{served}-worker" if served in SERVICE_WORKERS else "worker")
+    metrics.serve(f"{served}-worker" if served in SERVICE_WORKERS else "worker", announce=False)
     consumed = {q.name for q in getattr(getattr(sender, "task_consumer", None), "queues", [])}
     dead = sorted(consumed & set(WORK_QUEUES))
     if dead and app.conf.broker_url and app.conf.broker_url.startswith(("amqp", "pyamqp")):

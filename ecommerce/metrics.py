@@ -186,9 +186,10 @@ def wsgi_app(name: str, registry_=None) -> Callable:
     return app
 
 
-def serve(name: str, port: int | None = None) -> int | None:
+def serve(name: str, port: int | None = None, *, announce: bool = True) -> int | None:
     """Serve /metrics and /healthz on a daemon thread; answers the port, or None (logged) when
-    it cannot listen, so a busy port costs the metrics, never the process."""
+    it cannot listen, so a busy port costs the metrics, never the process. `announce` also
+    prints where, as a JSON line on stdout (Celery's stdout is its log: it logs instead)."""
     port = port_for(name) if port is None else port
     host = metrics_host()
     try:
@@ -201,6 +202,6 @@ def serve(name: str, port: int | None = None) -> int | None:
     bound = server.server_address[1]
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     logger.info("metrics: %s serves http://%s:%s/metrics", name, host, bound)
-    # One line on stdout too, whatever the log level: where to scrape this process.
-    print(json.dumps({"event": "metrics", "process": name, "port": bound}), flush=True)
+    if announce:  # whatever the log level: where to scrape this process
+        print(json.dumps({"event": "metrics", "process": name, "port": bound}), flush=True)
     return bound
