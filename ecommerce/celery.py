@@ -10,10 +10,19 @@ from celery.signals import (
     task_prerun,
     worker_process_init,
     worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
 )
 from celery.worker.consumer import Consumer
 
-from ecommerce.queues import WORK_QUEUES
+from ecommerce import metrics
+
+if metrics.starting_celery_worker():
+    # Before anything imports prometheus_client (Django's setup does, through django-prometheus).
+    metrics.multiprocess_prepare("worker")
+
+from ecommerce.queues import WORK_QUEUES  # noqa: E402
+from phases.services import SERVICES  # noqa: E402
 
 os.environ.setdefault(
     "DJANGO_SETTINGS_MODULE", f"settings.{os.environ.get('ECOMMERCE_MODE', 'embedded')}"
@@ -75,6 +84,36 @@ def _log_format(logger=None, **kwargs) -> None:
     from ecommerce.logging import adopt_handlers
 
     adopt_handlers(logger)
+
+
+# Metrics: the worker's pool processes write to a multiprocess directory of the worker's own;
+# the main process serves them all on METRICS_PORT (ecommerce/metrics.py).
+
+
+@worker_ready.connect
+def _metrics_serve(sender=None, **kwargs) -> None:
+    # `serve <app>` names its worker `<app>@host`: that one is `<app>-worker` in METRICS_PORTS.
+    served = (getattr(sender, "hostname", None) or "").partition("@")[0]
+    metrics.serve(f"{served}-worker" if served in SERVICES else "worker", announce=False)
+    consumed = {q.name for q in getattr(getattr(sender, "task_consumer", None), "queues", [])}
+    dead = sorted(consumed & set(WORK_QUEUES))
+    if dead and app.conf.broker_url and app.conf.broker_url.startswith(("amqp", "pyamqp")):
+        from ecommerce import dead_letters
+
+        metrics.add_collector(
+            "dead_letters",
+            metrics.ScrapeCollector(lambda: dead_letters.depth_families(dead), databases=False),
+        )
+
+
+@worker_process_shutdown.connect
+def _metrics_process_gone(pid=None, **kwargs) -> None:
+    metrics.mark_process_dead(pid or os.getpid())
+
+
+@worker_shutdown.connect
+def _metrics_directory_removed(**kwargs) -> None:
+    metrics.multiprocess_cleanup()
 
 
 app.conf.worker_consumer = "ecommerce.celery:DeadLetteringConsumer"

@@ -98,3 +98,31 @@ def replay(*, task_ids: set[str] | None = None, queues: list[str] | None = None)
             finally:
                 channel.close()
     return replayed
+
+
+def depths(queues: list[str] | None = None) -> dict[str, int]:
+    """Messages waiting in each dead-letter queue (a passive declare: nothing is consumed)."""
+    found: dict[str, int] = {}
+    with _connection() as conn:
+        channel = conn.channel()
+        try:
+            for name in queues or list(DEAD_QUEUES):
+                declared = channel.queue_declare(DEAD_QUEUES[name].name, passive=True)
+                found[name] = int(declared.message_count)
+        finally:
+            channel.close()
+    return found
+
+
+def depth_families(queues: list[str]):
+    """`dead_letter_queue_messages{queue}` for the queues a worker consumes, read at scrape."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    family = GaugeMetricFamily(
+        "dead_letter_queue_messages",
+        "Messages in the dead-letter queue of each work queue this worker consumes.",
+        labels=["queue"],
+    )
+    for name, count in depths(queues).items():
+        family.add_metric([name], count)
+    return [family]

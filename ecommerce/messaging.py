@@ -9,13 +9,21 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from celery.signals import task_retry
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
+from prometheus_client import Counter
 
 from ecommerce.celery import app
 from ecommerce.errors import InvalidRequest, ServiceUnavailable
 from ecommerce.queues import DEAD_QUEUES, WORK_QUEUES
+
+TASK_RETRIES = Counter(
+    "celery_task_retries_total",
+    "Celery tasks retried (autoretry or self.retry), by task.",
+    ["task"],
+)
 
 _declared = threading.Event()
 _declare_lock = threading.Lock()
@@ -70,3 +78,8 @@ def require_id(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise InvalidRequest(f"malformed command: {name} must be a positive integer, got {value!r}")
     return value
+
+
+@task_retry.connect
+def _count_retry(sender=None, request=None, **kwargs) -> None:
+    TASK_RETRIES.labels(getattr(request, "task", None) or getattr(sender, "name", "?")).inc()

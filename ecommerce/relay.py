@@ -18,14 +18,35 @@ from dataclasses import dataclass, field
 from confluent_kafka import Producer
 from django.apps import apps
 from django.db import close_old_connections
+from django.db.models import Count, Min
 from django.utils import timezone
 from opentelemetry.trace import SpanKind
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
 
 from ecommerce import kafka, tracing
 from ecommerce.failpoints import failpoint
 from ecommerce.outbox import OutboxEventBase
 
 logger = logging.getLogger(__name__)
+
+PUBLISHED = Counter(
+    "outbox_relay_published_total",
+    "Outbox rows the broker acknowledged and the relay marked published, by service.",
+    ["service"],
+)
+ERRORS = Counter(
+    "outbox_relay_errors_total",
+    "Relay failures, by service and kind: a row without a delivery report (`delivery`), or a "
+    "whole pass lost to the database or the broker (`pass`).",
+    ["service", "kind"],
+)
+PASS_SECONDS = Histogram(
+    "outbox_relay_pass_seconds",
+    "One relay pass that had rows: read, publish, wait for every report, mark.",
+    ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 
 
 def outbox_model(service: str) -> type[OutboxEventBase]:
@@ -47,6 +68,24 @@ def message_headers(
     context = trace_context if trace_context is not None else row.trace_context
     headers += [(k, str(v).encode()) for k, v in (context or {}).items()]
     return headers
+
+
+def backlog_families(service: str) -> list[GaugeMetricFamily]:
+    """Read at scrape time: unpublished rows and the age of the oldest, for the service."""
+    pending = outbox_model(service).objects.using(service).filter(published_at__isnull=True)
+    found = pending.aggregate(rows=Count("id"), oldest=Min("occurred_at"))
+    backlog = GaugeMetricFamily(
+        "outbox_backlog", "Outbox rows not yet published, by service.", labels=["service"]
+    )
+    backlog.add_metric([service], found["rows"])
+    age = GaugeMetricFamily(
+        "outbox_oldest_unpublished_age_seconds",
+        "Age of the oldest outbox row not yet published (0 when none), by service.",
+        labels=["service"],
+    )
+    oldest = found["oldest"]
+    age.add_metric([service], (timezone.now() - oldest).total_seconds() if oldest else 0)
+    return [backlog, age]
 
 
 @dataclass
@@ -137,10 +176,14 @@ class OutboxRelay:
                     published_at=timezone.now()
                 )
 
+    def backlog_families(self) -> list[GaugeMetricFamily]:
+        return backlog_families(self.service)
+
     def run_once(self) -> PassResult:
         rows = self.pending()
         if not rows:
             return PassResult()
+        started = time.perf_counter()
         reports = self.publish(rows)
         failpoint("relay.acknowledged")  # the worst moment to die: sent, not yet marked
         confirmed: list[int] = []
@@ -149,8 +192,11 @@ class OutboxRelay:
                 break
             confirmed.append(row.pk)
         self.mark_published(confirmed)
+        PUBLISHED.labels(self.service).inc(len(confirmed))
+        PASS_SECONDS.labels(self.service).observe(time.perf_counter() - started)
         failed = [f"{row.pk}: {reports.get(row.pk)}" for row in rows if reports.get(row.pk)]
         if failed:
+            ERRORS.labels(self.service, "delivery").inc(len(failed))
             logger.warning(
                 "relay %s: %d of %d rows not acknowledged, sent again next pass: %s",
                 self.service,
@@ -175,6 +221,7 @@ class OutboxRelay:
             except Exception:
                 # A lost database connection or broker: nothing was marked; try again shortly.
                 logger.exception("relay %s: pass failed", self.service)
+                ERRORS.labels(self.service, "pass").inc()
                 close_old_connections()
                 time.sleep(error_sleep)
                 continue

@@ -51,3 +51,41 @@ def render(phase: Phase) -> str:
         cells = [getattr(row, f).ljust(w) for f, w in zip(Placement.__slots__, widths, strict=True)]
         lines.append("  " + "  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def metrics_endpoints(procfile: str, *, edge_port: int) -> list[tuple[str, int]]:
+    """Each process of a Procfile that serves /metrics and /healthz, with its port: the web
+    process on the edge's, `serve <app>` on its HTTP port and its worker on `<app>-worker`'s,
+    every other process of ours on its METRICS_PORTS entry. Kafka and the local Stripe are
+    stand-ins for outside systems and serve none."""
+    ports = settings.METRICS_PORTS
+    found: list[tuple[str, int]] = []
+    for line in procfile.splitlines():
+        name, _, command = line.partition(":")
+        if not command or line.lstrip().startswith("#"):
+            continue
+        name, words = name.strip(), command.split()
+        if "gunicorn" in words:
+            found.append((name, edge_port))
+        elif "celery" in words and "worker" in words:
+            found.append((name, ports["worker"]))
+        elif "serve" in words:
+            app = words[words.index("serve") + 1]
+            found += [
+                (name, settings.SERVICE_HTTP_PORTS[app]),
+                (f"{name}-worker", ports[f"{app}-worker"]),
+            ]
+        elif "relay_outbox" in words:
+            found.append((name, ports[f"relay-{words[words.index('relay_outbox') + 1]}"]))
+        elif "consume_analytics" in words:
+            found.append((name, ports["analytics"]))
+        elif "reconcile_payments" in words:
+            found.append((name, ports["reconcile-payments"]))
+    return found
+
+
+def render_metrics(endpoints: list[tuple[str, int]], host: str = "127.0.0.1") -> str:
+    width = max((len(name) for name, _ in endpoints), default=0)
+    lines = ["metrics (each also answers /healthz)"]
+    lines += [f"  {name.ljust(width)}  http://{host}:{port}/metrics" for name, port in endpoints]
+    return "\n".join(lines)

@@ -238,6 +238,15 @@ def postgres(url: str, *, schema: str | None = None) -> dict:
 # carries, and the client policy (a deadline per call, retries on UNAVAILABLE when idempotent).
 GRPC_PORTS = dict(_services.GRPC_PORTS)
 SERVICE_HTTP_PORTS = dict(_services.HTTP_PORTS)
+# /metrics and /healthz of the processes with no HTTP port of their own (ecommerce/metrics.py);
+# METRICS_PORT overrides a process's entry. `<app>-worker` is the Celery worker `serve` starts.
+METRICS_PORTS = {
+    "worker": 9100,
+    **{f"{name}-worker": 9100 + n for n, name in enumerate(GRPC_PORTS, start=1)},
+    **{f"relay-{name}": 9110 + n for n, name in enumerate(GRPC_PORTS, start=1)},
+    "analytics": 9120,
+    "reconcile-payments": 9121,
+}
 GRPC_TARGETS = {
     name: env.str(f"{name.upper()}_GRPC_TARGET", default=f"127.0.0.1:{port}")
     for name, port in GRPC_PORTS.items()

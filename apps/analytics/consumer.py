@@ -17,6 +17,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from django.conf import settings
 from django.db import close_old_connections
 from opentelemetry.trace import SpanKind
+from prometheus_client import Counter, Gauge
 
 from apps.analytics import services
 from apps.analytics.events import Event, InvalidEvent, event_parse
@@ -24,6 +25,25 @@ from ecommerce import kafka, tracing
 from ecommerce.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
+
+EVENTS = Counter(
+    "analytics_events_processed_total",
+    "Events the analytics consumer committed, by outcome: counted, or a duplicate of one "
+    "counted before (a redelivery).",
+    ["outcome"],
+)
+DEAD_LETTERED = Counter(
+    "analytics_events_dead_lettered_total",
+    "Messages the analytics consumer could not read and sent to the dead-letter topic.",
+    ["topic"],
+)
+LAG = Gauge(
+    "analytics_consumer_lag",
+    "Messages in each assigned partition after the consumer's position (high watermark minus "
+    "position).",
+    ["topic", "partition"],
+)
+LAG_EVERY = 1.0  # seconds between lag readings
 
 
 def _trace_headers(message: Message) -> dict[str, str]:
@@ -74,6 +94,7 @@ class AnalyticsConsumer:
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
         self.stats = ConsumerStats()
+        self._lagging: set[tuple[str, str]] = set()
 
     def _dead_letter(self, rejected: list[tuple[Message, str]]) -> None:
         errors: list[str] = []
@@ -159,11 +180,35 @@ class AnalyticsConsumer:
             # Counted but not committed (a rebalance took the partition): the batch comes
             # again and is recognised as already counted.
             logger.warning("analytics: offset commit failed: %s", exc)
+        EVENTS.labels("counted").inc(outcome.counted)
+        EVENTS.labels("duplicate").inc(outcome.duplicates)
+        for message, _why in rejected:
+            DEAD_LETTERED.labels(message.topic()).inc()
         self.stats.messages += len(messages)
         self.stats.counted += outcome.counted
         self.stats.duplicates += outcome.duplicates
         self.stats.dead_lettered += len(rejected)
         self.stats.batches += 1
+
+    def record_lag(self) -> None:
+        """Each assigned partition's lag: the broker's high watermark (as of the last fetch, or
+        asked for when none came yet) minus the position the consumer will read next."""
+        assigned = self.consumer.assignment()
+        seen = set()
+        for part in self.consumer.position(assigned) if assigned else []:
+            low, high = self.consumer.get_watermark_offsets(part, cached=True)
+            if high < 0:
+                low, high = self.consumer.get_watermark_offsets(part, timeout=1.0)
+            position = part.offset
+            if position < 0:  # nothing fetched yet: it starts from the committed offset
+                (committed,) = self.consumer.committed([part], timeout=1.0)
+                position = committed.offset if committed.offset >= 0 else low
+            key = (part.topic, str(part.partition))
+            LAG.labels(*key).set(max(high - position, 0))
+            seen.add(key)
+        for key in self._lagging - seen:  # no longer ours after a rebalance
+            LAG.remove(*key)
+        self._lagging = seen
 
     def poll(self) -> list[Message]:
         messages = []
@@ -183,8 +228,15 @@ class AnalyticsConsumer:
         error_sleep: float = 0.5,
     ) -> ConsumerStats:
         self.consumer.subscribe(source_topics())
+        lag_read = 0.0
         try:
             while not should_stop():
+                if time.monotonic() - lag_read >= LAG_EVERY:
+                    lag_read = time.monotonic()
+                    try:
+                        self.record_lag()
+                    except KafkaException as exc:
+                        logger.warning("analytics: lag not read: %s", exc)
                 messages = self.poll()
                 if not messages:
                     continue

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
-from apps.order import events
+from apps.order import events, metrics
 from apps.order.models import CheckoutSaga, Order, OrderLine, SagaStep
 from apps.order.saga_lock import saga_lock
 from ecommerce import resolver, tracing
@@ -104,10 +104,40 @@ def step_start(saga: CheckoutSaga, name: str) -> SagaStep:
 
 def _record(saga: CheckoutSaga, name: str, status: str, *, error: str = "", result=None) -> bool:
     """Write a step's outcome once; False if it was already recorded (a duplicate reply)."""
-    updated = SagaStep.objects.filter(saga=saga, name=name, status=SagaStep.Status.STARTED).update(
-        status=status, finished_at=timezone.now(), error=error[:500], result=result or {}
-    )
-    return bool(updated)
+    connection = connections[DB]
+    result_value = SagaStep._meta.get_field("result").get_db_prep_save(result or {}, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {SagaStep._meta.db_table}
+            SET status = %s, finished_at = %s, error = %s, result = %s
+            WHERE saga_id = %s AND name = %s AND status = %s
+            RETURNING started_at
+            """,
+            [
+                str(status),
+                timezone.now(),
+                error[:500],
+                result_value,
+                saga.pk,
+                name,
+                SagaStep.Status.STARTED,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    metrics.step_ended(name, status, _as_datetime(row[0]))
+    return True
+
+
+def _as_datetime(value) -> datetime | None:
+    """A timestamp from a raw cursor: PostgreSQL answers a datetime, SQLite its text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    return value
 
 
 def _record_and_move(saga: CheckoutSaga, name: str, *, result, **fields) -> bool:
@@ -130,10 +160,11 @@ def _record_and_move(saga: CheckoutSaga, name: str, *, result, **fields) -> bool
                 UPDATE {SagaStep._meta.db_table}
                 SET status = %s, finished_at = %s, error = '', result = %s
                 WHERE saga_id = %s AND name = %s AND status = %s
-                RETURNING saga_id
+                RETURNING saga_id, started_at
             )
             UPDATE {CheckoutSaga._meta.db_table} SET {assignments}
             WHERE id IN (SELECT saga_id FROM step)
+            RETURNING (SELECT started_at FROM step)
             """,
             [
                 SagaStep.Status.SUCCEEDED,
@@ -145,11 +176,13 @@ def _record_and_move(saga: CheckoutSaga, name: str, *, result, **fields) -> bool
                 *values,
             ],
         )
-        recorded = cursor.rowcount == 1
-    if recorded:
-        for field, value in fields.items():
-            setattr(saga, field, value)
-    return recorded
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    for field, value in fields.items():
+        setattr(saga, field, value)
+    metrics.step_ended(name, SagaStep.Status.SUCCEEDED, _as_datetime(row[0]))
+    return True
 
 
 def step_succeeded(saga: CheckoutSaga, name: str, *, result=None, **changes) -> bool:
@@ -238,6 +271,7 @@ def _take_reservation(order: Order, reservation: dict) -> None:
 
 def _complete(saga: CheckoutSaga) -> None:
     _save(saga, state=CheckoutSaga.State.COMPLETED, step="done", finished_at=timezone.now())
+    metrics.saga_ended(completed=True)
     order = saga.order
     order.status = Order.Status.COMPLETED
     order.save(update_fields=["status", "updated_at"])
@@ -247,6 +281,7 @@ def _complete(saga: CheckoutSaga) -> None:
 
 def _fail_order(saga: CheckoutSaga) -> None:
     _save(saga, state=CheckoutSaga.State.FAILED, step="done", finished_at=timezone.now())
+    metrics.saga_ended(completed=False, reason=saga.failure_reason)
     order = saga.order
     order.status = Order.Status.FAILED
     order.failure_reason = saga.failure_reason

@@ -7,7 +7,7 @@ import re
 
 from django.db import IntegrityError, transaction
 
-from apps.order import events
+from apps.order import events, metrics
 from apps.order.models import CheckoutSaga, Order, OrderLine
 from ecommerce import resolver
 from ecommerce.errors import CartEmpty, CartLocked, IdempotencyConflict, InvalidRequest
@@ -77,6 +77,7 @@ def order_checkout(
             CheckoutSaga.objects.create(order=order, step="reserve_cart")
             events.order_created(order, lines)
             transaction.on_commit(lambda: _start_saga(order.pk), using=DB)
+            metrics.saga_started()
     except IntegrityError:
         # The same key raced in from another request and won: its order is the answer.
         existing = Order.objects.get(user_id=user_id, idempotency_key=idempotency_key)

@@ -9,6 +9,8 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from apps.order import checkout_saga
+from apps.order import metrics as saga_metrics
+from ecommerce import metrics
 from ecommerce.failpoints import failpoint
 from ecommerce.messaging import CommandTask, require_id, send_command
 from ecommerce.ports import messages
@@ -80,4 +82,6 @@ def _recover_on_start(sender=None, **kwargs) -> None:
     consumer = getattr(sender, "task_consumer", None)
     queues = {q.name for q in getattr(consumer, "queues", [])} if consumer else set()
     if messages.ORDER_QUEUE in queues:
+        # The worker that drives sagas says, at each scrape, how many are unfinished or stuck.
+        metrics.add_collector("sagas", metrics.ScrapeCollector(saga_metrics.unfinished_families))
         saga_recover()

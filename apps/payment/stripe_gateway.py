@@ -9,12 +9,16 @@ exponential backoff with jitter, 0.5 s doubling up to 5 s), reusing the idempote
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import stripe
 from django.conf import settings
+from prometheus_client import Counter, Histogram
 
 from ecommerce.errors import (
     IdempotencyConflict,
@@ -27,6 +31,34 @@ from ecommerce.errors import (
 
 # Stripe refuses webhook signatures older than this (its own default, in seconds).
 WEBHOOK_TOLERANCE = 300
+
+
+CALL_SECONDS = Histogram(
+    "stripe_request_duration_seconds",
+    "A Stripe API call as the payment service sees it (the SDK's retries included), by "
+    "operation and outcome (ok, or the domain error it became).",
+    ["operation", "outcome"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+ERRORS = Counter(
+    "stripe_errors_total",
+    "Stripe API calls that failed, by operation and the domain error they became.",
+    ["operation", "error"],
+)
+
+
+@contextmanager
+def _observed(operation: str) -> Iterator[None]:
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        yield
+    except Exception as exc:
+        outcome = type(exc).__name__
+        ERRORS.labels(operation, outcome).inc()
+        raise
+    finally:
+        CALL_SECONDS.labels(operation, outcome).observe(time.perf_counter() - started)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,53 +146,59 @@ def _translated(exc: stripe.StripeError) -> Exception:
 def payment_intent_create(
     *, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str
 ) -> Intent:
-    try:
-        obj = client().v1.payment_intents.create(
-            params={
-                "amount": amount,
-                "currency": currency.lower(),
-                "metadata": metadata,
-                "payment_method_types": ["card"],
-            },
-            options={"idempotency_key": idempotency_key},
-        )
-    except stripe.StripeError as exc:
-        raise _translated(exc) from exc
-    return _intent(obj)
+    with _observed("payment_intent.create"):
+        try:
+            obj = client().v1.payment_intents.create(
+                params={
+                    "amount": amount,
+                    "currency": currency.lower(),
+                    "metadata": metadata,
+                    "payment_method_types": ["card"],
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _translated(exc) from exc
+        return _intent(obj)
 
 
 def payment_intent_confirm(*, intent_id: str, payment_method: str, idempotency_key: str) -> Intent:
     """Raises PaymentDeclined with the intent's id and status in `details`."""
-    try:
-        obj = client().v1.payment_intents.confirm(
-            intent_id,
-            params={"payment_method": payment_method},
-            options={"idempotency_key": idempotency_key},
-        )
-    except stripe.StripeError as exc:
-        raise _translated(exc) from exc
-    return _intent(obj)
+    with _observed("payment_intent.confirm"):
+        try:
+            obj = client().v1.payment_intents.confirm(
+                intent_id,
+                params={"payment_method": payment_method},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _translated(exc) from exc
+        return _intent(obj)
 
 
 def payment_intent_retrieve(*, intent_id: str) -> Intent:
-    try:
-        obj = client().v1.payment_intents.retrieve(intent_id)
-    except stripe.StripeError as exc:
-        raise _translated(exc) from exc
-    return _intent(obj)
+    with _observed("payment_intent.retrieve"):
+        try:
+            obj = client().v1.payment_intents.retrieve(intent_id)
+        except stripe.StripeError as exc:
+            raise _translated(exc) from exc
+        return _intent(obj)
 
 
 def refund_create(
     *, intent_id: str, amount: int, metadata: dict[str, str], idempotency_key: str
 ) -> StripeRefund:
-    try:
-        obj = client().v1.refunds.create(
-            params={"payment_intent": intent_id, "amount": amount, "metadata": metadata},
-            options={"idempotency_key": idempotency_key},
+    with _observed("refund.create"):
+        try:
+            obj = client().v1.refunds.create(
+                params={"payment_intent": intent_id, "amount": amount, "metadata": metadata},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _translated(exc) from exc
+        return StripeRefund(
+            id=obj.id, status=obj.status, amount=obj.amount, payment_intent=intent_id
         )
-    except stripe.StripeError as exc:
-        raise _translated(exc) from exc
-    return StripeRefund(id=obj.id, status=obj.status, amount=obj.amount, payment_intent=intent_id)
 
 
 def webhook_event(*, payload: bytes, signature: str) -> dict[str, Any]:

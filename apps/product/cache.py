@@ -13,6 +13,7 @@ channel that every reading process listens to.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -38,13 +39,28 @@ LOOKUPS = Counter(
 )
 _LOCAL_HIT, _LOCAL_MISS = LOOKUPS.labels("local", "hit"), LOOKUPS.labels("local", "miss")
 _REDIS_HIT, _REDIS_MISS = LOOKUPS.labels("redis", "hit"), LOOKUPS.labels("redis", "miss")
-Gauge(
-    "catalogue_local_cache_live",
-    "1 while this process's catalogue memory tier is subscribed to invalidations, else 0.",
-).set_function(lambda: int(_tier is not None and _tier.live))
-Gauge(
-    "catalogue_local_cache_entries", "Entries in this process's catalogue memory tier."
-).set_function(lambda: len(_tier) if _tier is not None else 0)
+_LIVE_DOC = "1 while this process's catalogue memory tier is subscribed to invalidations, else 0."
+_ENTRIES_DOC = "Entries in this process's catalogue memory tier."
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Forked web workers (gunicorn): each writes its own values, refreshed by its tier's listener
+    # about once a second; a scrape sums the live workers.
+    _LIVE = Gauge("catalogue_local_cache_live", _LIVE_DOC, multiprocess_mode="livesum")
+    _ENTRIES = Gauge("catalogue_local_cache_entries", _ENTRIES_DOC, multiprocess_mode="livesum")
+else:
+    _LIVE = _ENTRIES = None
+    Gauge("catalogue_local_cache_live", _LIVE_DOC).set_function(
+        lambda: int(_tier is not None and _tier.live)
+    )
+    Gauge("catalogue_local_cache_entries", _ENTRIES_DOC).set_function(
+        lambda: len(_tier) if _tier is not None else 0
+    )
+
+
+def _publish_gauges(tier: LocalTier) -> None:
+    if tier is _tier:
+        _LIVE.set(int(tier.live))
+        _ENTRIES.set(len(tier))
+
 
 CATALOGUE = "catalogue:v"  # every list (stock, prices, names, categories)
 CATEGORIES = "categories:v"
@@ -90,6 +106,8 @@ def local_tier() -> LocalTier | None:
                     _channel(),
                     timeout=min(settings.CATALOGUE_CACHE_TIMEOUT, settings.CATALOGUE_LOCAL_TIMEOUT),
                 )
+                if _LIVE is not None:
+                    _tier.on_tick = _publish_gauges
     return _tier
 
 

@@ -27,7 +27,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
@@ -76,6 +76,8 @@ class LocalTier:
         self.channel = channel
         self.timeout = timeout
         self.max_entries = max_entries
+        # Called from the listener about once a second and whenever the tier turns on or off.
+        self.on_tick: Callable[[LocalTier], None] | None = None
         self._pid = os.getpid()
         self._generations: dict[str, int] = {}
         self._entries: dict[str, tuple[tuple, float, Any]] = {}
@@ -196,12 +198,18 @@ class LocalTier:
         self._live = False
         self._epoch += 1
         self._entries = {}
+        self._tick()
+
+    def _tick(self) -> None:
+        if self.on_tick is not None:
+            self.on_tick(self)
 
     def _go_live(self) -> None:
         self._entries = {}
         self._epoch += 1
         self._last_pong = time.monotonic()
         self._live = True
+        self._tick()
 
     def _listen(self) -> None:
         backoff = 0.1
@@ -224,6 +232,7 @@ class LocalTier:
                         pubsub.ping()
                         last_ping = now
                     message = pubsub.get_message(timeout=PING_EVERY)
+                    self._tick()
                     if message is None:
                         continue
                     kind = message["type"]

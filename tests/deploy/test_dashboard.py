@@ -55,13 +55,32 @@ def test_the_query_reader_finds_metrics_and_labels():
     assert label_names(expr) == {"le", "view", "job"}
 
 
+def _scrape_time_families():
+    """What the processes add at scrape time: the order worker's saga counts, a relay's outbox
+    backlog, a worker's dead-letter depths; read here from the test databases and broker."""
+    from apps.order import metrics as saga_metrics
+    from ecommerce import dead_letters, relay
+
+    return [
+        *saga_metrics.unfinished_families(),
+        *relay.backlog_families("order"),
+        *dead_letters.depth_families(["order", "cart"]),
+    ]
+
+
 @pytest.fixture
 def exported(client, django_db_blocker) -> dict[str, set[str]]:
     """Every series name the edge's /metrics exposes, with its labels, after a request and a query;
-    the modules of the gRPC server and the catalogue cache loaded, as in the processes that run
-    them."""
+    the modules of the gRPC server, the catalogue cache, the saga, the relay, the consumer and
+    the Stripe client loaded, as in the processes that run them, and the scrape-time families
+    those processes add."""
+    import apps.analytics.consumer  # noqa: F401
+    import apps.order.metrics  # noqa: F401
+    import apps.payment.stripe_gateway  # noqa: F401
     import apps.product.cache  # noqa: F401
     import ecommerce.grpc.server  # noqa: F401
+    import ecommerce.messaging  # noqa: F401
+    import ecommerce.relay  # noqa: F401
 
     with django_db_blocker.unblock():
         from django.db import connections
@@ -70,6 +89,16 @@ def exported(client, django_db_blocker) -> dict[str, set[str]]:
             cursor.execute("SELECT 1")
     client.get("/healthz")
     body = client.get("/metrics").content.decode()
+    with django_db_blocker.unblock():
+        from prometheus_client import CollectorRegistry, generate_latest
+
+        class Extra:
+            def collect(self):
+                return _scrape_time_families()
+
+        extra = CollectorRegistry()
+        extra.register(Extra())
+        body += generate_latest(extra).decode()
     names: dict[str, set[str]] = {}
     for family in text_string_to_metric_families(body):
         # A labelled metric with no sample yet has no series: its labels come from its collector.
@@ -85,7 +114,7 @@ def exported(client, django_db_blocker) -> dict[str, set[str]]:
     return names
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(databases="__all__")
 def test_every_query_uses_metrics_the_processes_export(exported):
     for expr in _queries():
         names = metric_names(expr)
@@ -96,8 +125,8 @@ def test_every_query_uses_metrics_the_processes_export(exported):
         assert label_names(expr) <= known, f"{sorted(label_names(expr) - known)} in {expr}"
 
 
-@pytest.mark.django_db
-def test_the_dashboard_shows_requests_cache_and_grpc(exported):
+@pytest.mark.django_db(databases="__all__")
+def test_the_dashboard_shows_requests_cache_grpc_sagas_outbox_and_consumer(exported):
     used = set().union(*(metric_names(expr) for expr in _queries()))
     for needed in (
         "django_http_requests_total_by_view_transport_method_total",
@@ -105,6 +134,20 @@ def test_the_dashboard_shows_requests_cache_and_grpc(exported):
         "catalogue_cache_lookups_total",
         "grpc_server_handling_seconds_count",
         "grpc_client_handling_seconds_count",
+        "saga_started_total",
+        "saga_completed_total",
+        "saga_failed_total",
+        "saga_step_duration_seconds_bucket",
+        "saga_compensation_duration_seconds_bucket",
+        "saga_stuck",
+        "outbox_backlog",
+        "outbox_oldest_unpublished_age_seconds",
+        "outbox_relay_published_total",
+        "analytics_consumer_lag",
+        "analytics_events_processed_total",
+        "analytics_events_dead_lettered_total",
+        "dead_letter_queue_messages",
+        "stripe_request_duration_seconds_bucket",
     ):
         assert needed in used
 

@@ -45,8 +45,11 @@ def prometheus(live_server, tmp_path):
     """Prometheus with phase 0's scrape config, pointed at the live edge, scraping every 0.5 s."""
     config = yaml.safe_load((DOCKER / "prometheus/prometheus.phase0.yml").read_text())
     config["global"]["scrape_interval"] = "500ms"
-    (web,) = config["scrape_configs"]
+    config["global"]["evaluation_interval"] = "500ms"
+    config["rule_files"] = [str(DOCKER / "prometheus/alerts.yml")]  # it loads the alerts too
+    (web,) = [job for job in config["scrape_configs"] if job["job_name"] == "web"]
     web["static_configs"][0]["targets"] = [live_server.url.removeprefix("http://")]
+    config["scrape_configs"] = [web]  # the other processes: tests/platform/test_process_metrics
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = _free_port()
     server = subprocess.Popen(
@@ -98,7 +101,12 @@ def test_every_dashboard_query_runs_on_prometheus_and_the_edges_return_series(
         if all(answered[e]["data"]["result"] for e in edge) or time.monotonic() > deadline:
             break
         time.sleep(1)
+    rules = _get(f"{prometheus}/api/v1/rules")["data"]["groups"]
     # then
+    assert {rule["name"] for group in rules for rule in group["rules"]} >= {
+        "TargetDown",
+        "SagasStuck",
+    }
     for expr, answer in answered.items():
         assert answer["status"] == "success", expr
     assert edge

@@ -10,8 +10,9 @@ import pytest
 import yaml
 from django.conf import settings
 
+from ecommerce import topology
 from tests.deploy.compose import DOCKER, phase_model
-from tests.deploy.procfile import PHASES, processes, serves
+from tests.deploy.procfile import PHASES, ROOT, processes, serves, split_command
 
 WEB_PORT = 8000
 
@@ -20,13 +21,51 @@ def _config(phase: int) -> dict:
     return yaml.safe_load((DOCKER / f"prometheus/prometheus.phase{phase}.yml").read_text())
 
 
+# Processes that stand in for outside systems (Kafka, Stripe) and serve no /metrics of ours.
+STAND_INS = {"kafka", "stripe"}
+
+
 def _metrics_endpoints(phase: int) -> dict[str, str]:
-    """Process name -> host:port of its /metrics: the web process and every `serve <app>`."""
-    endpoints = {"web": f"web:{WEB_PORT}"}
+    """Process name -> host:port of its /metrics, for every process of the phase's Procfile: the
+    web process, each `serve <app>` (its HTTP port) and the worker it starts, the Celery worker,
+    the relays, the analytics consumer and the reconciler (their METRICS_PORTS entries)."""
+    ports = settings.METRICS_PORTS
+    endpoints = {}
     for name, process in processes(phase).items():
-        if serves(process):
-            endpoints[name] = f"{name}:{settings.SERVICE_HTTP_PORTS[serves(process)]}"
+        head, _ = split_command(process.argv)
+        if name in STAND_INS:
+            continue
+        if head[:1] == ["gunicorn"]:
+            endpoints[name] = f"{name}:{WEB_PORT}"
+        elif head[:1] == ["celery"] and "worker" in head:
+            endpoints[name] = f"{name}:{ports['worker']}"
+        elif app := serves(process):
+            endpoints[name] = f"{name}:{settings.SERVICE_HTTP_PORTS[app]}"
+            endpoints[f"{name}-worker"] = f"{name}:{ports[f'{app}-worker']}"
+        elif head[:3] == ["python", "manage.py", "relay_outbox"]:
+            endpoints[name] = f"{name}:{ports[f'relay-{head[3]}']}"
+        elif head[:3] == ["python", "manage.py", "consume_analytics"]:
+            endpoints[name] = f"{name}:{ports['analytics']}"
+        elif head[:3] == ["python", "manage.py", "reconcile_payments"]:
+            endpoints[name] = f"{name}:{ports['reconcile-payments']}"
+        else:
+            raise AssertionError(f"phase {phase}: {name} serves no /metrics and is no stand-in")
     return endpoints
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_every_process_of_ours_is_scraped_with_its_own_port(phase):
+    endpoints = _metrics_endpoints(phase)
+    assert set(processes(phase)) - STAND_INS <= set(endpoints)
+    per_host: dict[str, list[str]] = {}
+    for target in endpoints.values():
+        host, _, port = target.partition(":")
+        per_host.setdefault(host, []).append(port)
+    for host, ports in per_host.items():
+        assert len(ports) == len(set(ports)), host
+    every_port = [int(target.rsplit(":", 1)[1]) for target in endpoints.values()]
+    # `make run` puts every process on 127.0.0.1: no two may share a port.
+    assert len(every_port) == len(set(every_port))
 
 
 @pytest.mark.parametrize("phase", PHASES)
@@ -45,6 +84,7 @@ def test_scrape_config_parses_and_scrapes_every_process_with_metrics(phase):
     assert len({job["job_name"] for job in jobs}) == len(jobs)
     assert scraped == _metrics_endpoints(phase)
     assert config["global"]["external_labels"]["phase"] == str(phase)
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
 
 
 @pytest.mark.parametrize("phase", PHASES)
@@ -92,3 +132,14 @@ def test_promtool_accepts_the_scrape_configs_and_the_dashboard_queries(tmp_path)
     # then
     for done in checked:
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_make_run_prints_the_metrics_url_of_every_scraped_process(phase):
+    # given: what run_platform prints beside the topology
+    procfile = (ROOT / f"phases/Procfile.phase{phase}").read_text()
+    # when
+    printed = dict(topology.metrics_endpoints(procfile, edge_port=WEB_PORT))
+    # then: the same processes and ports as the scrape config
+    scraped = _metrics_endpoints(phase)
+    assert printed == {name: int(target.rsplit(":", 1)[1]) for name, target in scraped.items()}

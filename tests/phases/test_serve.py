@@ -16,6 +16,7 @@ from apps.cart.adapters import GrpcCartAdapter
 from apps.cart.models import Cart, CartItem
 from ecommerce.errors import ServiceUnavailable
 from tests.factories import ProductFactory
+from tests.fixtures.metrics import health, scrape, value, wait_until
 from tests.fixtures.services import ROOT, service_env
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
@@ -144,3 +145,18 @@ def test_from_phase_1_the_edge_and_the_cart_service_reach_only_their_own_databas
     # then
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == expected
+
+
+def test_the_worker_a_service_starts_serves_its_own_metrics(start_service):
+    # given: the order service with its worker, which drives the sagas from phase 3 on
+    service = start_service("order", phase="3", worker=True)
+    # when: its worker is up
+    families = wait_until(
+        service.worker_metrics_port,
+        lambda f: "saga_stuck" in f and "dead_letter_queue_messages" in f,
+    )
+    # then: on its own port, with the saga counts only a worker of the order queue reads
+    assert health(service.worker_metrics_port) == {"status": "ok", "process": "order-worker"}
+    assert value(families, "saga_stuck") == 0
+    assert {s.labels["queue"] for s in families["dead_letter_queue_messages"]} == {"order"}
+    assert "saga_stuck" not in scrape(service.http_port)  # the gRPC side drives no saga

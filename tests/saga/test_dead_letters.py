@@ -16,6 +16,7 @@ from ecommerce.messaging import send_command
 from ecommerce.ports import messages
 from ecommerce.queues import WORK_QUEUES
 from tests.factories import ProductFactory
+from tests.fixtures.metrics import value, wait_until
 from tests.saga.conftest import wait_for_orders
 from tests.saga.flows import checkout, shopper
 
@@ -118,3 +119,10 @@ def test_a_command_is_retried_a_bounded_number_of_times_before_it_is_dead_letter
     assert (letter.queue, letter.task) == ("cart", messages.CART_RESERVE_ITEMS)
     assert worker.log().count("Retry in") == 2
     assert Order.objects.get(pk=order_id).status == "PENDING"
+    # and the worker's /metrics counts the retries and the dead letter waiting
+    families = wait_until(
+        worker.metrics_port, lambda f: value(f, "dead_letter_queue_messages", queue="cart") == 1
+    )
+    assert value(families, "celery_task_retries_total", task=messages.CART_RESERVE_ITEMS) == 2
+    assert value(families, "dead_letter_queue_messages", queue="cart") == 1
+    assert value(families, "dead_letter_queue_messages", queue="order") == 0

@@ -4,7 +4,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from ecommerce import kafka, tracing
+from ecommerce import kafka, metrics, tracing
 from ecommerce.relay import OutboxRelay
 
 
@@ -26,8 +26,10 @@ class Command(BaseCommand):
         stopping = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stopping.append(True))
+        metrics.serve(f"relay-{service}")
         kafka.topics_wait([kafka.service_topic(service)], timeout=wait_for_topics)
         relay = OutboxRelay(service, batch_size=batch_size)
+        metrics.add_collector("outbox", metrics.ScrapeCollector(relay.backlog_families))
         self.stdout.write(f"relay {service} -> {relay.topic}", ending="\n")
         self.stdout.flush()
         total = relay.run(should_stop=lambda: bool(stopping))

@@ -45,6 +45,10 @@ class Command(BaseCommand):
                     "",
                     topology.render(chosen),
                     "",
+                    topology.render_metrics(
+                        topology.metrics_endpoints(procfile.read_text(), edge_port=port)
+                    ),
+                    "",
                 ]
             )
         )

@@ -43,6 +43,12 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=16)
         parser.add_argument("--no-worker", action="store_true", help="No Celery worker.")
         parser.add_argument(
+            "--worker-metrics-port",
+            type=int,
+            default=None,
+            help="Where the worker serves /metrics (default: METRICS_PORTS['<app>-worker']).",
+        )
+        parser.add_argument(
             "--migrate", action="store_true", help="Apply the app's migrations to its database."
         )
 
@@ -73,7 +79,10 @@ class Command(BaseCommand):
         serving = threading.Event()
         http = ThreadingHTTPServer((options["host"], http_port), _probe_handler(app, serving))
         threading.Thread(target=http.serve_forever, name="http", daemon=True).start()
-        worker = None if options["no_worker"] else _start_worker(app)
+        worker_metrics = options["worker_metrics_port"]
+        if worker_metrics is None:
+            worker_metrics = settings.METRICS_PORTS[f"{app}-worker"]
+        worker = None if options["no_worker"] else _start_worker(app, worker_metrics)
 
         stopping = threading.Event()
 
@@ -116,7 +125,7 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps({"event": "stopped", "app": app}))
 
 
-def _start_worker(app: str) -> subprocess.Popen:
+def _start_worker(app: str, metrics_port: int) -> subprocess.Popen:
     """A Celery worker for the queue named after the app, with this process's environment."""
     celery = Path(sys.executable).with_name("celery")
     return subprocess.Popen(
@@ -134,7 +143,7 @@ def _start_worker(app: str) -> subprocess.Popen:
             "--loglevel",
             "INFO",
         ],
-        env=dict(os.environ, ECOMMERCE_SERVES=app),
+        env=dict(os.environ, ECOMMERCE_SERVES=app, METRICS_PORT=str(metrics_port)),
     )
 
 

@@ -5,7 +5,7 @@ import signal
 from django.core.management.base import BaseCommand
 
 from apps.analytics.consumer import AnalyticsConsumer, source_topics
-from ecommerce import kafka, tracing
+from ecommerce import kafka, metrics, tracing
 
 
 class Command(BaseCommand):
@@ -25,6 +25,7 @@ class Command(BaseCommand):
         stopping = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stopping.append(True))
+        metrics.serve("analytics")
         kafka.topics_wait([*source_topics(), kafka.dead_letter_topic()], timeout=wait_for_topics)
         consumer = AnalyticsConsumer(batch_size=batch_size)
         self.stdout.write(f"analytics consuming {', '.join(source_topics())}")

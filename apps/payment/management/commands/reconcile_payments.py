@@ -6,9 +6,16 @@ import time
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand
+from prometheus_client import Counter
 
 from apps.payment.services import payments_reconcile
-from ecommerce import tracing
+from ecommerce import metrics, tracing
+
+RECONCILED = Counter(
+    "payment_reconciled_total",
+    "Open payments the reconciler settled, by the status found.",
+    ["status"],
+)
 
 
 class Command(BaseCommand):
@@ -24,9 +31,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, older_than: int, every: int, **options):
         tracing.setup("reconciler")
+        if every:  # a long-running process: scraped like every other
+            metrics.serve("reconcile-payments")
         while True:
             with tracing.span("reconcile payments"):
                 counts = payments_reconcile(older_than=timedelta(seconds=older_than))
+            for status, n in counts.items():
+                RECONCILED.labels(status).inc(n)
             if counts:
                 summary = ", ".join(f"{status}={n}" for status, n in sorted(counts.items()))
                 self.stdout.write(f"reconciled: {summary}")
