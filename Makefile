@@ -77,9 +77,14 @@ proto-lint: install $(BUF)
 PARITY_SUITES := tests/accounts/test_accounts_api.py tests/cart/test_cart_api.py \
 	tests/cart/test_cart_input.py tests/product/test_product_api.py tests/payment/test_webhook.py \
 	tests/saga
-.PHONY: test-parity test-phase3
+.PHONY: test-parity test-phase3 test-embedded
 test-phase3: install
 	PHASE=3 $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)
+
+# The same suites in embedded mode, as `make run` starts it: SQLite files, the filesystem broker
+# and a file cache, all in a scratch directory made for the run (settings/test_embedded.py).
+test-embedded: install
+	PHASE=0 EXTRACTED= $(PY) -m pytest -q --ds=settings.test_embedded $(PARITY_SUITES) $(PYTEST_ARGS)
 
 test-parity: install
 	PHASE=0 $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)
