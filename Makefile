@@ -84,7 +84,8 @@ test-phase3: install
 # The same suites in embedded mode, as `make run` starts it: SQLite files, the filesystem broker
 # and a file cache, all in a scratch directory made for the run (settings/test_embedded.py).
 test-embedded: install
-	PHASE=0 EXTRACTED= $(PY) -m pytest -q --ds=settings.test_embedded $(PARITY_SUITES) $(PYTEST_ARGS)
+	PHASE=0 EXTRACTED= $(PY) -m pytest -q --ds=settings.test_embedded $(PARITY_SUITES) \
+		tests/platform/test_api_errors.py tests/platform/test_embedded.py $(PYTEST_ARGS)
 
 test-parity: install
 	PHASE=0 $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)
