@@ -25,7 +25,10 @@ migrate: install
 seed: migrate
 	PHASE=0 EXTRACTED= $(PY) manage.py seed_demo
 
-run: seed
+# First refuse, in one line, a setting the platform cannot start without: before any process.
+run: install
+	@$(PY) -m ecommerce.launch $(PHASE)
+	@$(MAKE) --no-print-directory seed
 	$(PY) manage.py run_platform --phase $(PHASE) --port $(PORT)
 
 test: install
