@@ -39,10 +39,10 @@ from benchmarks.saga import (
     process,
     wait_for,
 )
+from phases.services import DATABASE_ALIASES
 
 ROOT = Path(__file__).resolve().parents[1]
-ALIASES = ("default", "product", "cart", "order", "payment", "analytics")
-SERVICES = ("product", "cart", "order", "payment")
+ALIASES = ("default", *DATABASE_ALIASES)
 
 
 @contextmanager

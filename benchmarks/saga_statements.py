@@ -28,8 +28,9 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from ecommerce.celery import app  # noqa: E402
+from phases.services import SERVICES  # noqa: E402
 
-ALIASES = ("default", "product", "cart", "order", "payment")
+ALIASES = ("default", *SERVICES)
 SENDERS = ("apps.order.services", "apps.order.checkout_saga", "apps.order.tasks", "apps.cart.tasks")
 
 

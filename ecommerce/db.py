@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-SERVICE_APPS = {"product", "cart", "order", "payment", "analytics"}
+from phases.services import DATABASE_ALIASES
+
+SERVICE_APPS = frozenset(DATABASE_ALIASES)
 
 
 def alias_for(app_label: str) -> str:

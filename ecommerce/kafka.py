@@ -17,7 +17,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 from django.conf import settings
 
-SERVICES = ("product", "cart", "order", "payment")
+from phases.services import REGISTRY, SERVICES
 
 
 class TopicsMissing(RuntimeError):
@@ -27,7 +27,7 @@ class TopicsMissing(RuntimeError):
 def service_topic(service: str) -> str:
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
-    return f"{settings.KAFKA_TOPIC_PREFIX}{service}"
+    return f"{settings.KAFKA_TOPIC_PREFIX}{REGISTRY[service].topic}"
 
 
 def dead_letter_topic() -> str:

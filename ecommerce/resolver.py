@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from phases import Phase
+from phases.services import REGISTRY
 
 if TYPE_CHECKING:
     from ecommerce.ports.cart import CartPort
@@ -20,18 +21,7 @@ if TYPE_CHECKING:
     from ecommerce.ports.payment import PaymentPort
     from ecommerce.ports.product import ProductPort
 
-ADAPTERS = {
-    "product": (
-        "apps.product.adapters.LocalProductAdapter",
-        "apps.product.adapters.GrpcProductAdapter",
-    ),
-    "cart": ("apps.cart.adapters.LocalCartAdapter", "apps.cart.adapters.GrpcCartAdapter"),
-    "order": ("apps.order.adapters.LocalOrderAdapter", "apps.order.adapters.GrpcOrderAdapter"),
-    "payment": (
-        "apps.payment.adapters.LocalPaymentAdapter",
-        "apps.payment.adapters.GrpcPaymentAdapter",
-    ),
-}
+ADAPTERS = {name: (s.local_adapter, s.grpc_adapter) for name, s in REGISTRY.items()}
 
 _lock = threading.Lock()
 _instances: dict[tuple[str, bool], Any] = {}

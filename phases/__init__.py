@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SERVICES = ("product", "cart", "order", "payment")
+from phases.services import CALLS, SERVICES
 
 NAMED: dict[int, frozenset[str]] = {
     0: frozenset(),
@@ -16,15 +16,6 @@ NAMED: dict[int, frozenset[str]] = {
     3: frozenset({"cart", "product", "order", "payment"}),
 }
 
-
-# The ports each app calls. An extracted app reaches these over gRPC: from their own service
-# when they are extracted too, otherwise from the monolith's endpoint for them.
-CALLS: dict[str, tuple[str, ...]] = {
-    "product": (),
-    "cart": ("product",),
-    "order": ("cart", "product", "payment"),
-    "payment": (),
-}
 
 
 class PhaseError(ValueError):

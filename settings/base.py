@@ -7,6 +7,7 @@ from pathlib import Path
 import environ
 
 from phases import parse as parse_phase
+from phases import services as _services
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("ECOMMERCE_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -23,7 +24,7 @@ ECOMMERCE_PHASE = parse_phase(env.str("PHASE", default="0"), env.str("EXTRACTED"
 # Apps this process serves itself although the phase makes them remote (`manage.py serve <app>`).
 ECOMMERCE_SERVES: tuple[str, ...] = tuple(env.list("ECOMMERCE_SERVES", default=[]))
 
-SERVICE_ALIASES = ("product", "cart", "order", "payment", "analytics")
+SERVICE_ALIASES = _services.DATABASE_ALIASES
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -223,8 +224,8 @@ def postgres(url: str, *, schema: str | None = None) -> dict:
 
 # gRPC between services (ecommerce/grpc): where each service listens, the token every call
 # carries, and the client policy (a deadline per call, retries on UNAVAILABLE when idempotent).
-GRPC_PORTS = {"product": 50051, "cart": 50052, "order": 50053, "payment": 50054}
-SERVICE_HTTP_PORTS = {"product": 8101, "cart": 8102, "order": 8103, "payment": 8104}
+GRPC_PORTS = dict(_services.GRPC_PORTS)
+SERVICE_HTTP_PORTS = dict(_services.HTTP_PORTS)
 GRPC_TARGETS = {
     name: env.str(f"{name.upper()}_GRPC_TARGET", default=f"127.0.0.1:{port}")
     for name, port in GRPC_PORTS.items()
@@ -233,6 +234,7 @@ SERVICE_TOKEN = env.str("SERVICE_TOKEN", default="insecure-development-service-t
 GRPC_DEADLINE_SECONDS = env.float("GRPC_DEADLINE_SECONDS", default=3.0)
 GRPC_RETRY_ATTEMPTS = env.int("GRPC_RETRY_ATTEMPTS", default=4)
 GRPC_RETRY_BACKOFF_SECONDS = env.float("GRPC_RETRY_BACKOFF_SECONDS", default=0.1)
+GRPC_RETRY_MAX_BACKOFF_SECONDS = env.float("GRPC_RETRY_MAX_BACKOFF_SECONDS", default=1.0)
 
 
 def sibling_database(url: str, alias: str) -> str:

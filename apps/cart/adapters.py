@@ -6,12 +6,10 @@ from django.conf import settings
 
 from apps.cart import selectors, services
 from apps.cart.models import Cart, CartItem, CartReservation
-from ecommerce.grpc.channels import GrpcClient
-from ecommerce.grpc.messages import from_message
-from ecommerce.ports.cart import CartData, CartLine
+from ecommerce.grpc.binding import grpc_client
+from ecommerce.ports.cart import CART_RPCS, CartData, CartLine, CartPort
 from ecommerce.ports.cart import CartReservation as ReservationData
 from ecommerce.proto.gen.cart.v1 import cart_pb2 as pb
-from ecommerce.proto.gen.cart.v1 import cart_pb2_grpc
 
 
 def _line(item) -> CartLine:
@@ -77,40 +75,5 @@ class LocalCartAdapter:
         return reservation_data(services.cart_commit(reservation_key=reservation_key))
 
 
-class GrpcCartAdapter(GrpcClient):
-    """The cart's port over gRPC. Adding a line increments it and removing one twice fails, so
-    those two are never retried; the rest are reads, absolute updates or idempotent per key."""
-
-    service = "cart"
-    stub_class = cart_pb2_grpc.CartServiceStub
-
-    def get(self, *, user_id: int) -> CartData:
-        reply = self.call("GetCart", pb.GetCartRequest(user_id=user_id), idempotent=True)
-        return from_message(CartData, reply.cart)
-
-    def add_item(self, *, user_id: int, product_id: int, quantity: int) -> CartData:
-        request = pb.AddItemRequest(user_id=user_id, product_id=product_id, quantity=quantity)
-        return from_message(CartData, self.call("AddItem", request, idempotent=False).cart)
-
-    def set_quantity(self, *, user_id: int, product_id: int, quantity: int) -> CartData:
-        request = pb.SetQuantityRequest(user_id=user_id, product_id=product_id, quantity=quantity)
-        return from_message(CartData, self.call("SetQuantity", request, idempotent=True).cart)
-
-    def remove_item(self, *, user_id: int, product_id: int) -> CartData:
-        request = pb.RemoveItemRequest(user_id=user_id, product_id=product_id)
-        return from_message(CartData, self.call("RemoveItem", request, idempotent=False).cart)
-
-    def reserve(self, *, user_id: int, reservation_key: str) -> ReservationData:
-        request = pb.ReserveCartRequest(user_id=user_id, reservation_key=reservation_key)
-        reply = self.call("ReserveCart", request, idempotent=True)
-        return from_message(ReservationData, reply.reservation)
-
-    def release(self, *, reservation_key: str, user_id: int) -> ReservationData:
-        request = pb.ReleaseReservationRequest(reservation_key=reservation_key, user_id=user_id)
-        reply = self.call("ReleaseReservation", request, idempotent=True)
-        return from_message(ReservationData, reply.reservation)
-
-    def commit(self, *, reservation_key: str) -> ReservationData:
-        request = pb.CommitReservationRequest(reservation_key=reservation_key)
-        reply = self.call("CommitReservation", request, idempotent=True)
-        return from_message(ReservationData, reply.reservation)
+# The port over gRPC: every method sends its RPC, as ecommerce.ports.cart.CART_RPCS names it.
+GrpcCartAdapter = grpc_client(CartPort, CART_RPCS, pb, service="cart")

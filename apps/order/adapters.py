@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from apps.order import selectors, services
 from apps.order.models import Order, OrderLine, SagaStep
-from ecommerce.grpc.channels import GrpcClient
-from ecommerce.grpc.messages import from_message
-from ecommerce.ports.order import CheckoutResult, OrderData, OrderLineData, SagaStepData
+from ecommerce.grpc.binding import grpc_client
+from ecommerce.ports.order import (
+    ORDER_RPCS,
+    CheckoutResult,
+    OrderData,
+    OrderLineData,
+    OrderPort,
+    SagaStepData,
+)
 from ecommerce.proto.gen.order.v1 import order_pb2 as pb
-from ecommerce.proto.gen.order.v1 import order_pb2_grpc
 
 
 def order_data(
@@ -75,25 +80,5 @@ class LocalOrderAdapter:
         return [order_data(order) for order in selectors.order_list(user_id=user_id)]
 
 
-class GrpcOrderAdapter(GrpcClient):
-    """The order's port over gRPC. A checkout is idempotent per key (the same key is the same
-    order), so every call may be retried."""
-
-    service = "order"
-    stub_class = order_pb2_grpc.OrderServiceStub
-
-    def checkout(
-        self, *, user_id: int, idempotency_key: str, payment_method: str
-    ) -> CheckoutResult:
-        request = pb.CheckoutRequest(
-            user_id=user_id, idempotency_key=idempotency_key, payment_method=payment_method
-        )
-        return from_message(CheckoutResult, self.call("Checkout", request, idempotent=True))
-
-    def get(self, *, order_id: int, user_id: int | None = None) -> OrderData:
-        request = pb.GetOrderRequest(order_id=order_id, user_id=user_id)
-        return from_message(OrderData, self.call("GetOrder", request, idempotent=True).order)
-
-    def list(self, *, user_id: int) -> list[OrderData]:
-        reply = self.call("ListOrders", pb.ListOrdersRequest(user_id=user_id), idempotent=True)
-        return [from_message(OrderData, order) for order in reply.orders]
+# The port over gRPC: every method sends its RPC, as ecommerce.ports.order.ORDER_RPCS names it.
+GrpcOrderAdapter = grpc_client(OrderPort, ORDER_RPCS, pb, service="order")

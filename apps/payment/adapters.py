@@ -3,15 +3,17 @@ over gRPC."""
 
 from __future__ import annotations
 
-from django.conf import settings
-
 from apps.payment import selectors, services
 from apps.payment.models import Payment, Refund
-from ecommerce.grpc.channels import GrpcClient
-from ecommerce.grpc.messages import from_message
-from ecommerce.ports.payment import PaymentData, RefundData, WebhookReceipt
+from ecommerce.grpc.binding import grpc_client
+from ecommerce.ports.payment import (
+    PAYMENT_RPCS,
+    PaymentData,
+    PaymentPort,
+    RefundData,
+    WebhookReceipt,
+)
 from ecommerce.proto.gen.payment.v1 import payment_pb2 as pb
-from ecommerce.proto.gen.payment.v1 import payment_pb2_grpc
 
 
 def payment_data(payment: Payment) -> PaymentData:
@@ -90,58 +92,5 @@ class LocalPaymentAdapter:
         )
 
 
-class GrpcPaymentAdapter(GrpcClient):
-    """The payment port over gRPC. Charges and refunds carry their idempotency key to Stripe,
-    so a retried call can never charge or refund twice; every call may be retried."""
-
-    service = "payment"
-    stub_class = payment_pb2_grpc.PaymentServiceStub
-
-    def charge(
-        self,
-        *,
-        order_id: int,
-        amount: int,
-        currency: str,
-        payment_method: str,
-        idempotency_key: str,
-    ) -> PaymentData:
-        request = pb.ChargeRequest(
-            order_id=order_id,
-            amount=amount,
-            currency=currency,
-            payment_method=payment_method,
-            idempotency_key=idempotency_key,
-        )
-        # Stripe itself may take seconds; the deadline is the provider's budget plus ours.
-        reply = self.call("Charge", request, idempotent=True, timeout=self.slow_deadline)
-        return from_message(PaymentData, reply.payment)
-
-    def refund(
-        self, *, payment_id: int, idempotency_key: str, amount: int | None = None
-    ) -> RefundData:
-        request = pb.RefundRequest(
-            payment_id=payment_id, idempotency_key=idempotency_key, amount=amount
-        )
-        reply = self.call("Refund", request, idempotent=True, timeout=self.slow_deadline)
-        return from_message(RefundData, reply.refund)
-
-    def get(self, *, payment_id: int) -> PaymentData:
-        reply = self.call(
-            "GetPayment", pb.GetPaymentRequest(payment_id=payment_id), idempotent=True
-        )
-        return from_message(PaymentData, reply.payment)
-
-    def find_by_idempotency_key(self, *, idempotency_key: str) -> PaymentData | None:
-        request = pb.FindPaymentByIdempotencyKeyRequest(idempotency_key=idempotency_key)
-        reply = self.call("FindPaymentByIdempotencyKey", request, idempotent=True)
-        return from_message(PaymentData, reply.payment) if reply.HasField("payment") else None
-
-    def webhook_apply(self, *, payload: bytes, signature: str) -> WebhookReceipt:
-        request = pb.ApplyWebhookRequest(payload=payload, signature=signature)
-        reply = self.call("ApplyWebhook", request, idempotent=True)
-        return from_message(WebhookReceipt, reply.receipt)
-
-    @property
-    def slow_deadline(self) -> float:
-        return settings.GRPC_DEADLINE_SECONDS + settings.GRPC_PROVIDER_DEADLINE_SECONDS
+# The port over gRPC: every method sends its RPC, as ecommerce.ports.payment.PAYMENT_RPCS names it.
+GrpcPaymentAdapter = grpc_client(PaymentPort, PAYMENT_RPCS, pb, service="payment")

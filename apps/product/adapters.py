@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 from apps.product import selectors, services
 from apps.product.models import Category, Product, StockHold
-from ecommerce.grpc.channels import GrpcClient
-from ecommerce.grpc.messages import fill, from_message
+from ecommerce.grpc.binding import grpc_client
 from ecommerce.ports.product import (
+    PRODUCT_RPCS,
     CategoryData,
     ProductData,
     ProductPage,
+    ProductPort,
     ProductQuery,
     StockLine,
 )
@@ -19,7 +20,6 @@ from ecommerce.ports.product import (
     StockHold as StockHoldData,
 )
 from ecommerce.proto.gen.product.v1 import product_pb2 as pb
-from ecommerce.proto.gen.product.v1 import product_pb2_grpc
 
 
 def product_data(product: Product) -> ProductData:
@@ -74,44 +74,5 @@ class LocalProductAdapter:
         return hold_data(services.stock_confirm(hold_key=hold_key))
 
 
-class GrpcProductAdapter(GrpcClient):
-    """The catalogue's port over gRPC: every call is a read or idempotent per key, so every
-    call may be retried when the service is briefly unavailable."""
-
-    service = "product"
-    stub_class = product_pb2_grpc.ProductServiceStub
-
-    def get(self, product_id: int) -> ProductData:
-        reply = self.call(
-            "GetProduct", pb.GetProductRequest(product_id=product_id), idempotent=True
-        )
-        return from_message(ProductData, reply.product)
-
-    def get_many(self, product_ids: Sequence[int]) -> list[ProductData]:
-        request = pb.GetProductsRequest(product_ids=list(product_ids))
-        reply = self.call("GetProducts", request, idempotent=True)
-        return [from_message(ProductData, p) for p in reply.products]
-
-    def list(self, query: ProductQuery) -> ProductPage:
-        request = pb.ListProductsRequest()
-        fill(request.query, query)
-        return from_message(ProductPage, self.call("ListProducts", request, idempotent=True))
-
-    def categories(self) -> list[CategoryData]:
-        reply = self.call("ListCategories", pb.ListCategoriesRequest(), idempotent=True)
-        return [from_message(CategoryData, c) for c in reply.categories]
-
-    def stock_hold(self, *, hold_key: str, lines: Sequence[StockLine]) -> StockHoldData:
-        request = pb.HoldStockRequest(
-            hold_key=hold_key,
-            lines=[pb.StockLine(product_id=x.product_id, quantity=x.quantity) for x in lines],
-        )
-        return from_message(StockHoldData, self.call("HoldStock", request, idempotent=True).hold)
-
-    def stock_release(self, *, hold_key: str) -> StockHoldData:
-        request = pb.ReleaseStockRequest(hold_key=hold_key)
-        return from_message(StockHoldData, self.call("ReleaseStock", request, idempotent=True).hold)
-
-    def stock_confirm(self, *, hold_key: str) -> StockHoldData:
-        request = pb.ConfirmStockRequest(hold_key=hold_key)
-        return from_message(StockHoldData, self.call("ConfirmStock", request, idempotent=True).hold)
+# The port over gRPC: every method sends its RPC, as ecommerce.ports.product.PRODUCT_RPCS names it.
+GrpcProductAdapter = grpc_client(ProductPort, PRODUCT_RPCS, pb, service="product")

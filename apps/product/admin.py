@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 
 from apps.product import services
 from apps.product.models import Category, Product, StockHold, StockHoldLine
-from apps.product.money import exponent, format_money, to_major, to_minor
+from apps.product.money import UnknownCurrency, exponent, format_money, to_major, to_minor
 
 MAX_PRICE_MINOR = 2**31 - 1  # the column's limit
 
@@ -44,6 +44,8 @@ class ProductForm(forms.ModelForm):
         if price is not None and currency:
             try:
                 minor = to_minor(price, currency)
+            except UnknownCurrency as exc:
+                self.add_error("currency", str(exc))
             except ValueError:
                 self.add_error(
                     "price",

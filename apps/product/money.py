@@ -1,26 +1,25 @@
 """Money for people: integer minor units shown and entered in the currency's major unit."""
 
 from decimal import Decimal
+from math import log10
 
-# ISO 4217 currencies whose minor unit is not cents.
-_EXPONENT = {
-    "JPY": 0,
-    "KRW": 0,
-    "VND": 0,
-    "CLP": 0,
-    "ISK": 0,
-    "BHD": 3,
-    "KWD": 3,
-    "JOD": 3,
-    "OMR": 3,
-    "TND": 3,
-}
+import moneyed
+
 _SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
+class UnknownCurrency(ValueError):
+    pass
+
+
 def exponent(currency: str) -> int:
-    """Digits after the decimal point in `currency` (2 unless ISO 4217 says otherwise)."""
-    return _EXPONENT.get(currency.upper(), 2)
+    """Digits after the decimal point in `currency`, as ISO 4217 gives them (py-moneyed's table:
+    0 for JPY, XOF, UGX; 3 for BHD, IQD, LYD; 4 for CLF)."""
+    try:
+        sub_unit = moneyed.get_currency(currency.upper()).sub_unit
+    except moneyed.CurrencyDoesNotExist as exc:
+        raise UnknownCurrency(f"{currency!r} is not an ISO 4217 currency") from exc
+    return round(log10(sub_unit))
 
 
 def to_major(amount: int, currency: str) -> Decimal:

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.product import cache
+from apps.product import cache, money
 from apps.product.models import Category, OutboxEvent, Product, StockHold, StockHoldLine
 from ecommerce.errors import Conflict, InvalidRequest, NotFound, OutOfStock, ProductUnavailable
 from ecommerce.outbox import emit
@@ -48,6 +48,14 @@ def _emit_stock_changed(*, product_id: int, delta: int, reason: str, hold_key: s
     )
 
 
+def _known_currency(currency: str) -> str:
+    try:
+        money.exponent(currency)
+    except money.UnknownCurrency as exc:
+        raise InvalidRequest(str(exc)) from exc
+    return currency.upper()
+
+
 @transaction.atomic(using=DB)
 def product_create(
     *,
@@ -62,6 +70,7 @@ def product_create(
 ) -> Product:
     if price < 0 or stock < 0:
         raise InvalidRequest("Price and stock cannot be negative.")
+    _known_currency(currency)
     product = Product.objects.create(
         sku=sku,
         name=name,
@@ -85,6 +94,8 @@ def product_update(*, product: Product, **fields) -> Product:
     for name, value in fields.items():
         setattr(product, name, value)
     product.full_clean()
+    if "currency" in fields:
+        product.currency = _known_currency(product.currency)
     return product_save(product=product)
 
 

@@ -14,6 +14,9 @@ from ecommerce.errors import DomainError, ServiceUnavailable, error_classes
 
 CODE_KEY = "ecommerce-error-code"
 DETAILS_KEY = "ecommerce-error-details-bin"  # `-bin`: gRPC carries the value as raw bytes
+# A negative retry pushback tells the caller's grpcio not to retry (gRFC A6): a domain error is
+# the service's answer, not a transport failure, even when its status is UNAVAILABLE.
+NO_RETRY = ("grpc-retry-pushback-ms", "-1")
 
 _BY_HTTP_STATUS = {
     400: grpc.StatusCode.INVALID_ARGUMENT,
@@ -33,7 +36,7 @@ def status_for(error: DomainError) -> grpc.StatusCode:
 
 def trailing_metadata_for(error: DomainError) -> tuple[tuple[str, str | bytes], ...]:
     details = json.dumps(error.details, default=str).encode()
-    return ((CODE_KEY, error.code), (DETAILS_KEY, details))
+    return ((CODE_KEY, error.code), (DETAILS_KEY, details), NO_RETRY)
 
 
 def domain_code(error: grpc.RpcError) -> str | None:

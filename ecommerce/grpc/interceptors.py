@@ -36,9 +36,12 @@ CLIENT_HANDLED = Histogram(
     ["grpc_service", "grpc_method", "grpc_code"],
     buckets=_BUCKETS,
 )
-CLIENT_RETRIES = Counter(
-    "grpc_client_retries_total",
-    "Calls retried after UNAVAILABLE, by method.",
+# grpcio retries inside the client (ecommerce.grpc.channels) and marks each retry with this
+# header, so the server counts the retries that reached it.
+PREVIOUS_ATTEMPTS_KEY = "grpc-previous-rpc-attempts"
+SERVER_RETRIED = Counter(
+    "grpc_server_retried_calls_total",
+    "Calls that arrived as a client's retry after UNAVAILABLE, by method.",
     ["grpc_service", "grpc_method"],
 )
 
@@ -121,6 +124,8 @@ class ServerInterceptor(grpc.ServerInterceptor):
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             metadata = dict(context.invocation_metadata())
+            if PREVIOUS_ATTEMPTS_KEY in metadata:
+                SERVER_RETRIED.labels(service, method).inc()
             context_token = trace.enter(metadata.get(trace.TRACEPARENT))
             try:
                 offered = metadata.get(TOKEN_KEY, "")

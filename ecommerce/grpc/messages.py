@@ -8,9 +8,11 @@ out once and cached: the mapping runs on every call and must cost little next to
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import types
 import typing
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -20,22 +22,30 @@ from google.protobuf.message import Message
 SCALAR, NESTED, TIMESTAMP, REPEATED_SCALAR, REPEATED_NESTED = range(5)
 
 
-def _unwrap(hint: Any) -> tuple[Any, bool]:
+def unwrap(hint: Any) -> tuple[Any, bool]:
     """(type, repeated): `X | None` is X (presence tells None apart); tuple/list[X] repeat X."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        return _unwrap(next(a for a in typing.get_args(hint) if a is not type(None)))
-    if origin in (tuple, list):
+        return unwrap(next(a for a in typing.get_args(hint) if a is not type(None)))
+    if origin in (tuple, list, collections.abc.Sequence):
         return typing.get_args(hint)[0], True
     return hint, False
 
 
+Plan = tuple[tuple[str, int, Any], ...]
+
+
 @cache
-def _plan(cls: type) -> tuple[tuple[str, int, Any], ...]:
+def _plan(cls: type) -> Plan:
     hints = typing.get_type_hints(cls)
+    return plan_of((field.name, hints[field.name]) for field in dataclasses.fields(cls))
+
+
+def plan_of(fields: Iterable[tuple[str, Any]]) -> Plan:
+    """How to map named, typed values (a dataclass's fields, a function's parameters)."""
     plan = []
-    for field in dataclasses.fields(cls):
-        kind, repeated = _unwrap(hints[field.name])
+    for name, hint in fields:
+        kind, repeated = unwrap(hint)
         nested = dataclasses.is_dataclass(kind)
         if repeated:
             op = REPEATED_NESTED if nested else REPEATED_SCALAR
@@ -43,7 +53,7 @@ def _plan(cls: type) -> tuple[tuple[str, int, Any], ...]:
             op = TIMESTAMP
         else:
             op = NESTED if nested else SCALAR
-        plan.append((field.name, op, kind))
+        plan.append((name, op, kind))
     return tuple(plan)
 
 
@@ -55,8 +65,13 @@ def _optional(descriptor: Any) -> frozenset[str]:
 
 def fill(message: Message, dto: Any) -> Message:
     """Copy the dataclass `dto` into `message` (a fresh message of the mirroring type)."""
-    for name, op, _kind in _plan(type(dto)):
-        value = getattr(dto, name)
+    return fill_values(message, _plan(type(dto)), dto.__getattribute__)
+
+
+def fill_values(message: Message, plan: Plan, value_of: Callable[[str], Any]) -> Message:
+    """Copy the values `plan` names, each read by `value_of(name)`, into `message`."""
+    for name, op, _kind in plan:
+        value = value_of(name)
         if value is None:
             continue
         if op == SCALAR:
@@ -80,9 +95,14 @@ def to_message(cls: type[Message], dto: Any) -> Message:
 
 def from_message(cls: type, message: Message) -> Any:
     """The dataclass `cls` rebuilt from a message of the mirroring type."""
+    return cls(**values_from(message, _plan(cls)))
+
+
+def values_from(message: Message, plan: Plan) -> Mapping[str, Any]:
+    """The values `plan` names, read from `message`; an unset optional field is None."""
     optional = _optional(message.DESCRIPTOR)
     values = {}
-    for name, op, kind in _plan(cls):
+    for name, op, kind in plan:
         if name in optional and not message.HasField(name):
             values[name] = None
         elif op == SCALAR:
@@ -95,4 +115,4 @@ def from_message(cls: type, message: Message) -> Any:
             values[name] = tuple(getattr(message, name))
         else:
             values[name] = getattr(message, name).ToDatetime(tzinfo=UTC)
-    return cls(**values)
+    return values

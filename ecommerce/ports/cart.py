@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from ecommerce.ports.remote import Rpc
+
 MAX_LINE_QUANTITY = 99
 
 
@@ -72,3 +74,16 @@ class CartPort(Protocol):
 
     def commit(self, *, reservation_key: str) -> CartReservation:
         """The checkout succeeded: remove the reserved lines. Idempotent. Raises NotFound."""
+
+
+# Adding a line increments it and removing one twice fails, so those two are never retried; the
+# rest are reads, absolute updates or idempotent per reservation key.
+CART_RPCS: dict[str, Rpc] = {
+    "get": Rpc("GetCart"),
+    "add_item": Rpc("AddItem", idempotent=False),
+    "set_quantity": Rpc("SetQuantity"),
+    "remove_item": Rpc("RemoveItem", idempotent=False),
+    "reserve": Rpc("ReserveCart"),
+    "release": Rpc("ReleaseReservation"),
+    "commit": Rpc("CommitReservation"),
+}

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from ecommerce.ports.remote import Rpc
+
 
 @dataclass(frozen=True, slots=True)
 class OrderLineData:
@@ -65,3 +67,11 @@ class OrderPort(Protocol):
 
     def list(self, *, user_id: int) -> list[OrderData]:
         """The user's orders, newest first."""
+
+
+# A checkout is idempotent per key (the same key is the same order): every call may be retried.
+ORDER_RPCS: dict[str, Rpc] = {
+    "checkout": Rpc("Checkout"),
+    "get": Rpc("GetOrder"),
+    "list": Rpc("ListOrders"),
+}

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from ecommerce.ports.remote import Rpc
+
 
 @dataclass(frozen=True, slots=True)
 class PaymentData:
@@ -81,3 +83,14 @@ class PaymentPort(Protocol):
         """Verify a Stripe webhook (raw body, Stripe-Signature header) and reconcile the
         payment; a redelivered event changes nothing. Raises WebhookSignatureInvalid and
         InvalidRequest."""
+
+
+# Charges and refunds carry their idempotency key to Stripe, so a retried call never charges or
+# refunds twice: every call may be retried. Those two wait on Stripe.
+PAYMENT_RPCS: dict[str, Rpc] = {
+    "charge": Rpc("Charge", calls_provider=True),
+    "refund": Rpc("Refund", calls_provider=True),
+    "get": Rpc("GetPayment"),
+    "find_by_idempotency_key": Rpc("FindPaymentByIdempotencyKey"),
+    "webhook_apply": Rpc("ApplyWebhook"),
+}

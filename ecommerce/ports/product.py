@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from ecommerce.ports.remote import Rpc
+
 ORDERINGS = ("name", "price", "-price", "-name", "id")
 
 
@@ -91,3 +93,15 @@ class ProductPort(Protocol):
 
     def stock_confirm(self, *, hold_key: str) -> StockHold:
         """Make a hold final (the goods are sold). Idempotent. Raises NotFound."""
+
+
+# Every catalogue call is a read or idempotent per hold key: all may be retried.
+PRODUCT_RPCS: dict[str, Rpc] = {
+    "get": Rpc("GetProduct"),
+    "get_many": Rpc("GetProducts"),
+    "list": Rpc("ListProducts"),
+    "categories": Rpc("ListCategories"),
+    "stock_hold": Rpc("HoldStock"),
+    "stock_release": Rpc("ReleaseStock"),
+    "stock_confirm": Rpc("ConfirmStock"),
+}

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from grpc_tools import protoc
 
+from phases.services import SERVICES
+
 PROTO_ROOT = Path(__file__).resolve().parent
 GEN = PROTO_ROOT / "gen"
 PACKAGE = "ecommerce.proto.gen"
-SERVICES = ("product", "cart", "order", "payment")
 _IMPORT = re.compile(rf"^from ({'|'.join(SERVICES)})(\.v\d+) import", re.MULTILINE)
 
 

@@ -5,12 +5,9 @@ scales, a Service where it listens, and the settings production needs."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 
 import kubernetes_validate
 import pytest
-import yaml
 from django.conf import settings
 
 from phases import NAMED
@@ -101,23 +98,6 @@ def test_strict_validation_refuses_what_kubernetes_would_refuse():
     # then
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
-
-
-@pytest.mark.skipif(
-    not (shutil.which("kubectl") or shutil.which("kustomize")), reason="no kustomize binary"
-)
-@pytest.mark.parametrize("phase", PHASES)
-def test_the_python_rendering_is_what_kustomize_renders(phase):
-    # given
-    command = ["kustomize", "build"] if shutil.which("kustomize") else ["kubectl", "kustomize"]
-    out = subprocess.run(
-        [*command, str(K8S / f"overlays/phase{phase}")], capture_output=True, text=True, check=True
-    ).stdout
-    theirs = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(out) if d}
-    # when
-    ours = {(d["kind"], d["metadata"]["name"]): d for d in _rendered(phase)}
-    # then
-    assert ours == theirs
 
 
 @pytest.mark.parametrize("phase", PHASES)

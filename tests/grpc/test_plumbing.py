@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 
 from apps.cart.adapters import GrpcCartAdapter
 from apps.product import grpc as product_grpc
-from apps.product.adapters import GrpcProductAdapter
+from apps.product.adapters import GrpcProductAdapter, LocalProductAdapter
 from ecommerce.errors import ServiceUnavailable
 from ecommerce.grpc import trace
 from ecommerce.grpc.interceptors import ClientInterceptor
@@ -88,7 +88,11 @@ def test_an_idempotent_call_rides_out_a_service_that_starts_late(settings):
     # given: nothing listens yet on the product service's address
     port = _free_port()
     settings.GRPC_TARGETS = {**settings.GRPC_TARGETS, "product": f"127.0.0.1:{port}"}
-    settings.GRPC_RETRY_ATTEMPTS = 8
+    settings.GRPC_RETRY_ATTEMPTS = 5
+    # grpcio draws each pause at random below its backoff: these make four pauses sure to
+    # outlast the 0.3 s before the server starts.
+    settings.GRPC_RETRY_BACKOFF_SECONDS = 0.5
+    settings.GRPC_RETRY_MAX_BACKOFF_SECONDS = 2.0
     started = []
     starter = threading.Timer(0.3, lambda: started.append(_product_server(f"127.0.0.1:{port}")[0]))
     starter.start()
@@ -184,3 +188,115 @@ def test_log_lines_written_while_serving_a_call_carry_its_trace_id():
         trace.leave(token)
     # then
     assert json.loads(JsonFormatter().format(record))["trace_id"] == "12" * 16
+
+
+class _FlakyCatalogue(LocalProductAdapter):
+    """The catalogue, but its ListCategories fails as a transport would, `failures` times, and
+    its GetProduct as the domain does, with a ServiceUnavailable."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        self.calls = {"categories": 0, "get": 0}
+
+    def categories(self):
+        self.calls["categories"] += 1
+        if self.calls["categories"] <= self.failures:
+            raise _Transport()
+        return []
+
+    def get(self, product_id):
+        self.calls["get"] += 1
+        raise ServiceUnavailable("The payment provider is unreachable.", {"service": "stripe"})
+
+
+class _Transport(Exception):
+    pass
+
+
+def _flaky_server(port_impl):
+    from ecommerce.grpc.binding import PortServicer
+    from ecommerce.ports.product import PRODUCT_RPCS, ProductPort
+
+    servicer = PortServicer(ProductPort, PRODUCT_RPCS, product_pb2, lambda: port_impl)
+    handlers = servicer.handlers(port_impl)
+    categories = handlers["ListCategories"]
+
+    def list_categories(request, context):
+        try:
+            return categories.unary_unary(request, context)
+        except _Transport:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "connection reset")
+
+    handlers["ListCategories"] = grpc.unary_unary_rpc_method_handler(
+        list_categories,
+        request_deserializer=categories.request_deserializer,
+        response_serializer=categories.response_serializer,
+    )
+    generic = grpc.method_handlers_generic_handler(servicer.service_name, handlers)
+    server, port, _ = build_server(
+        register=lambda s: s.add_generic_rpc_handlers((generic,)),
+        service_names=(servicer.service_name,),
+        address="127.0.0.1:0",
+    )
+    server.start()
+    return server, port
+
+
+def _retried(method: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "grpc_server_retried_calls_total",
+        {"grpc_service": "product.v1.ProductService", "grpc_method": method},
+    )
+    return value or 0.0
+
+
+def test_grpcio_retries_a_transient_unavailable_and_the_server_counts_the_retries(settings):
+    # given: a catalogue that drops the first two calls
+    catalogue = _FlakyCatalogue(failures=2)
+    server, port = _flaky_server(catalogue)
+    settings.GRPC_TARGETS = {**settings.GRPC_TARGETS, "product": f"127.0.0.1:{port}"}
+    settings.GRPC_RETRY_BACKOFF_SECONDS = 0.01
+    before = _retried("ListCategories")
+    try:
+        # when
+        categories = GrpcProductAdapter().categories()
+    finally:
+        server.stop(grace=None)
+    # then
+    assert categories == []
+    assert catalogue.calls["categories"] == 3
+    assert _retried("ListCategories") - before == 2
+
+
+def test_a_domain_error_sent_as_unavailable_is_answered_once_never_retried(settings):
+    # given
+    catalogue = _FlakyCatalogue(failures=0)
+    server, port = _flaky_server(catalogue)
+    settings.GRPC_TARGETS = {**settings.GRPC_TARGETS, "product": f"127.0.0.1:{port}"}
+    settings.GRPC_RETRY_BACKOFF_SECONDS = 0.01
+    try:
+        # when
+        with pytest.raises(ServiceUnavailable) as raised:
+            GrpcProductAdapter().get(1)
+    finally:
+        server.stop(grace=None)
+    # then
+    assert catalogue.calls["get"] == 1
+    assert raised.value.details == {"service": "stripe"}
+
+
+def test_the_retry_policy_names_only_the_idempotent_methods(settings):
+    # given
+    from ecommerce.grpc.channels import service_config
+
+    settings.GRPC_RETRY_ATTEMPTS = 9
+    # when
+    config = json.loads(service_config("cart.v1.CartService", GrpcCartAdapter.idempotent))
+    # then
+    (method_config,) = config["methodConfig"]
+    named = {entry["method"] for entry in method_config["name"]}
+    assert "AddItem" not in named and "RemoveItem" not in named
+    assert {"GetCart", "SetQuantity", "ReserveCart", "CommitReservation"} <= named
+    assert method_config["retryPolicy"]["maxAttempts"] == 5
+    assert method_config["retryPolicy"]["retryableStatusCodes"] == ["UNAVAILABLE"]

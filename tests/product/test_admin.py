@@ -196,7 +196,17 @@ def test_the_change_form_shows_the_price_as_money(staff_client):
 
 @pytest.mark.parametrize(
     "typed, currency, stored",
-    [("18.50", "USD", 1850), ("18.5", "EUR", 1850), ("1850", "JPY", 1850), ("1.234", "KWD", 1234)],
+    [
+        ("18.50", "USD", 1850),
+        ("18.5", "EUR", 1850),
+        ("1850", "JPY", 1850),
+        ("1.234", "KWD", 1234),
+        # ISO 4217's minor units, which a two-decimal default gets wrong.
+        ("1850", "XOF", 1850),
+        ("1850", "UGX", 1850),
+        ("1.234", "IQD", 1234),
+        ("1.2345", "CLF", 12345),
+    ],
 )
 def test_staff_type_prices_as_money(staff_client, typed, currency, stored):
     # given
@@ -215,6 +225,8 @@ def test_staff_type_prices_as_money(staff_client, typed, currency, stored):
     [
         ("18.505", "USD", "USD prices have at most 2 decimal places."),
         ("18.5", "JPY", "JPY prices have at most 0 decimal places."),
+        ("18.5", "XAF", "XAF prices have at most 0 decimal places."),
+        ("1.2345", "LYD", "LYD prices have at most 3 decimal places."),
         ("-1", "USD", "Ensure this value is greater than or equal to 0."),
         ("99999999999", "USD", "That price is too large."),
         ("ten", "USD", "Enter a number."),
@@ -231,3 +243,18 @@ def test_a_price_the_currency_cannot_hold_is_refused(staff_client, typed, curren
     assert response.status_code == 200
     assert error in response.context["adminform"].form.errors["price"]
     assert Product.objects.get(pk=product.pk).price == 100
+
+
+def test_a_currency_iso_4217_does_not_know_is_refused(staff_client):
+    # given
+    product = ProductFactory(price=100, currency="USD")
+    # when
+    response = staff_client.post(
+        f"{CHANGELIST}{product.pk}/change/", _change_form(product, price="1.00", currency="XYZ")
+    )
+    # then
+    assert response.status_code == 200
+    assert "'XYZ' is not an ISO 4217 currency" in response.context["adminform"].form.errors[
+        "currency"
+    ]
+    assert Product.objects.get(pk=product.pk).currency == "USD"

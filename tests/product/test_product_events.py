@@ -6,7 +6,7 @@ from django.db import transaction
 
 from apps.product import services
 from apps.product.models import OutboxEvent, Product
-from ecommerce.errors import OutOfStock
+from ecommerce.errors import InvalidRequest, OutOfStock
 from ecommerce.ports.product import StockLine
 from tests.factories import ProductFactory
 
@@ -136,3 +136,19 @@ def test_saving_through_the_service_tells_created_from_updated():
         ("product.updated", None),
         ("product.stock_changed", 2),
     ]
+
+
+@pytest.mark.parametrize("write", ["create", "update"])
+def test_a_product_in_an_unknown_currency_is_refused_and_emits_nothing(write):
+    # given
+    existing = ProductFactory(currency="USD") if write == "update" else None
+    before = OutboxEvent.objects.count()
+    # when
+    with pytest.raises(InvalidRequest, match="not an ISO 4217 currency"):
+        if existing is None:
+            services.product_create(sku="X-1", name="X", price=100, currency="ABC")
+        else:
+            services.product_update(product=existing, currency="ABC")
+    # then
+    assert OutboxEvent.objects.count() == before
+    assert not Product.objects.filter(currency="ABC").exists()

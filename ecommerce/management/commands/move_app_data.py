@@ -19,9 +19,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from psycopg import sql
 
+from phases.services import SERVICES
 from settings.base import sibling_database
-
-SERVICES = ("product", "cart", "order", "payment")
 
 
 class Command(BaseCommand):

@@ -20,9 +20,9 @@ from django.db import connections
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ecommerce.grpc.server import build_server, set_serving
+from phases.services import SERVICES
 
 logger = logging.getLogger("ecommerce.serve")
-SERVICES = ("product", "cart", "order", "payment")
 
 
 class Command(BaseCommand):

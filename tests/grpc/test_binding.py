@@ -1,0 +1,140 @@
+"""The generic gRPC adapter and servicer: every port method has its RPC and its message pair in
+the `.proto`, a contract whose parts disagree is refused at bind time, and values cross intact."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import UTC, datetime
+from typing import Protocol
+
+import pytest
+
+from ecommerce.grpc.binding import BindingError, bind, port_methods
+from ecommerce.ports.order import ORDER_RPCS, OrderData, OrderPort, SagaStepData
+from ecommerce.ports.payment import PAYMENT_RPCS, PaymentData, PaymentPort
+from ecommerce.ports.product import PRODUCT_RPCS, ProductPort, ProductQuery, StockLine
+from ecommerce.ports.remote import Rpc
+from ecommerce.proto.gen.order.v1 import order_pb2
+from ecommerce.proto.gen.payment.v1 import payment_pb2
+from ecommerce.proto.gen.product.v1 import product_pb2
+from phases.services import SERVICES
+
+
+def _contract(service: str):
+    ports = importlib.import_module(f"ecommerce.ports.{service}")
+    messages = importlib.import_module(f"ecommerce.proto.gen.{service}.v1.{service}_pb2")
+    protocol = getattr(ports, f"{service.capitalize()}Port")
+    return protocol, getattr(ports, f"{service.upper()}_RPCS"), messages
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_port_method_has_its_rpc_and_message_pair(service):
+    # given
+    protocol, rpcs, messages = _contract(service)
+    # when
+    bindings = bind(protocol, rpcs, messages)
+    # then
+    (described,) = messages.DESCRIPTOR.services_by_name.values()
+    assert set(bindings) == set(port_methods(protocol))
+    assert {b.rpc.name for b in bindings.values()} == set(described.methods_by_name)
+    for binding in bindings.values():
+        method = described.methods_by_name[binding.rpc.name]
+        assert binding.request_class.DESCRIPTOR is method.input_type
+        assert binding.response_class.DESCRIPTOR is method.output_type
+
+
+def test_a_method_with_no_rpc_named_is_refused():
+    rpcs = {k: v for k, v in PAYMENT_RPCS.items() if k != "refund"}
+    with pytest.raises(BindingError, match="no RPC named for refund"):
+        bind(PaymentPort, rpcs, payment_pb2)
+
+
+def test_an_rpc_missing_from_the_proto_is_refused():
+    rpcs = {**PAYMENT_RPCS, "get": Rpc("FetchPayment")}
+    with pytest.raises(BindingError, match="has no rpc FetchPayment"):
+        bind(PaymentPort, rpcs, payment_pb2)
+
+
+def test_an_rpc_of_the_proto_with_no_port_method_is_refused():
+    class Smaller(Protocol):
+        def get(self, *, payment_id: int) -> PaymentData: ...
+
+    with pytest.raises(BindingError, match="no port method for .*Charge"):
+        bind(Smaller, {"get": PAYMENT_RPCS["get"]}, payment_pb2)
+
+
+def test_a_parameter_the_request_message_lacks_is_refused():
+    class Wider(PaymentPort, Protocol):
+        def get(self, *, payment_id: int, include_refunds: bool) -> PaymentData: ...
+
+    with pytest.raises(BindingError, match="include_refunds"):
+        bind(Wider, PAYMENT_RPCS, payment_pb2)
+
+
+def test_a_return_the_response_cannot_hold_is_refused():
+    class Odd(PaymentPort, Protocol):
+        def webhook_apply(self, *, payload: bytes, signature: str) -> PaymentData: ...
+
+    with pytest.raises(BindingError, match="webhook_apply"):
+        bind(Odd, PAYMENT_RPCS, payment_pb2)
+
+
+def test_arguments_cross_by_name_with_an_unset_optional_as_none():
+    # given
+    binding = bind(OrderPort, ORDER_RPCS, order_pb2)["get"]
+    # when
+    with_user = binding.arguments(binding.request({"order_id": 7, "user_id": 3}))
+    without = binding.arguments(binding.request({"order_id": 7, "user_id": None}))
+    # then
+    assert with_user == {"order_id": 7, "user_id": 3}
+    assert without == {"order_id": 7, "user_id": None}
+
+
+def test_nested_and_repeated_arguments_and_a_mirrored_or_listed_result_round_trip():
+    # given
+    bindings = bind(ProductPort, PRODUCT_RPCS, product_pb2)
+    lines = (StockLine(product_id=1, quantity=2), StockLine(product_id=5, quantity=1))
+    query = ProductQuery(search="mug", ordering="-price", offset=20, limit=10)
+    # when
+    hold = bindings["stock_hold"].arguments(
+        bindings["stock_hold"].request({"hold_key": "k", "lines": lines})
+    )
+    listed = bindings["list"].arguments(bindings["list"].request({"query": query}))
+    # then
+    assert hold == {"hold_key": "k", "lines": lines}
+    assert listed == {"query": query}
+    assert bindings["list"].response_field is None  # ListProductsResponse mirrors ProductPage
+    assert bindings["get_many"].returns_list
+
+
+def test_an_optional_result_comes_back_as_none_and_a_list_as_a_list():
+    # given
+    find = bind(PaymentPort, PAYMENT_RPCS, payment_pb2)["find_by_idempotency_key"]
+    orders = bind(OrderPort, ORDER_RPCS, order_pb2)["list"]
+    order = OrderData(
+        id=1,
+        user_id=2,
+        status="FAILED",
+        failure_reason="payment_declined",
+        lines=(),
+        total=900,
+        currency="USD",
+        created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        saga_step="",
+        saga_history=(
+            SagaStepData(
+                step="charge_payment",
+                status="FAILED",
+                attempts=1,
+                started_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+                finished_at=None,
+                error="card_declined",
+            ),
+        ),
+    )
+    # when
+    missing = find.result(find.response(None))
+    listed = orders.result(orders.response([order, order]))
+    # then
+    assert missing is None
+    assert listed == [order, order]
