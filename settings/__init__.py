@@ -1,1 +1,2 @@
-"""Settings: `base` plus one short overlay per way of running (embedded, services, test, production)."""
+"""Settings: `base` plus one short overlay per way of running (embedded, services, production)
+and per test run (test: services mode; test_embedded: embedded mode)."""

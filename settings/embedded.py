@@ -20,8 +20,16 @@ DATABASES = {
     alias: {
         "ENGINE": "django_prometheus.db.backends.sqlite3",
         "NAME": VAR_DIR / "db" / f"{alias}.sqlite3",
-        # WAL lets the web process and the workers read while one writes.
-        "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+        "OPTIONS": {
+            # Every transaction takes the write lock when it begins (BEGIN IMMEDIATE), so a
+            # writer waits its turn, up to `timeout` seconds, instead of failing half-way with
+            # `database is locked` when it upgrades from reading to writing.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.float("SQLITE_TIMEOUT", default=30.0),
+            # WAL lets the web process and the workers read while one writes; NORMAL syncs at
+            # checkpoints only, which WAL keeps safe against corruption.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
     }
     for alias in ("default", *SERVICE_ALIASES)
 }
@@ -29,6 +37,9 @@ DATABASES = {
 # Every alias's place in this phase, whichever process owns it (`manage.py phase` shows it).
 DATABASE_PLACES = {alias: database_place(config) for alias, config in DATABASES.items()}
 DATABASES = process_databases(DATABASES, ECOMMERCE_PHASE, ECOMMERCE_SERVES)
+
+# The checkout saga's lock files (apps/order/saga_lock.py): one empty file per order.
+SAGA_LOCK_DIR = VAR_DIR / "locks"
 
 CACHES = {
     "default": {
@@ -41,6 +52,8 @@ _broker = VAR_DIR / "broker"
 for sub in ("out", "processed", "control"):
     (_broker / sub).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_URL = "filesystem://"
+# kombu's filesystem transport, with messages that appear in the folder only once written whole.
+CELERY_BROKER_TRANSPORT = "ecommerce.filesystem_broker:Transport"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": str(_broker / "out"),
     "data_folder_out": str(_broker / "out"),

@@ -13,13 +13,19 @@ from tests.fixtures.remote_phase import make_transactional, phase_services  # no
 from tests.fixtures.stripe import local_stripe, stripe_server  # noqa: F401  (for every suite)
 
 
+def _clear_cache() -> None:
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")  # Redis: only this run's keys (its KEY_PREFIX)
+    else:
+        cache.clear()  # embedded: a file cache in the run's own scratch directory
+    catalogue_cache.clear_local()
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    cache.delete_pattern("*")
-    catalogue_cache.clear_local()
+    _clear_cache()
     yield
-    cache.delete_pattern("*")
-    catalogue_cache.clear_local()
+    _clear_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 import phases
-from ecommerce import topology
+from ecommerce import launch, topology
 
 
 class Command(BaseCommand):
@@ -20,28 +20,35 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--phase", default=os.environ.get("PHASE", "0"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print the banner and the processes, start nothing",
+        )
 
-    def handle(self, *args, phase: str, port: int, **options):
+    def handle(self, *args, phase: str, port: int, dry_run: bool = False, **options):
         chosen = phases.parse(phase, os.environ.get("EXTRACTED", ""))
-        procfile = Path(phases.__file__).parent / f"Procfile.phase{chosen.name}"
-        if not procfile.exists():
-            self.stderr.write(f"No Procfile for {chosen.describe()} ({procfile.name} is missing).")
+        try:
+            # Unset variables naming what the Procfile starts locally point at it; what the
+            # settings (loaded already) cannot tell on their own is checked here.
+            started = launch.resolve(dict(os.environ), launch.procfile_for(chosen.name))
+            launch.check_stripe(started)
+        except launch.Refused as error:
+            self.stderr.write(f"run_platform: refused: {error}")
             sys.exit(2)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        base = f"http://127.0.0.1:{port}"
+        procfile = started.procfile
+        if not dry_run:
+            call_command("collectstatic", interactive=False, verbosity=0)
+        admin = (
+            os.environ.get("DEMO_ADMIN_USERNAME", "admin"),
+            os.environ.get("DEMO_ADMIN_PASSWORD", "admin"),
+        )
         self.stdout.write(
             "\n".join(
                 [
-                    "",
-                    f"  {chosen.describe()} ({settings.ECOMMERCE_MODE} mode)",
-                    f"  storefront API  {base}/api/products",
-                    f"  API docs        {base}/api/docs/",
-                    f"  admin           {base}/admin/   (user: "
-                    f"{os.environ.get('DEMO_ADMIN_USERNAME', 'admin')}, password: "
-                    f"{os.environ.get('DEMO_ADMIN_PASSWORD', 'admin')})",
-                    f"  metrics         {base}/metrics",
-                    f"  health          {base}/healthz  {base}/readyz",
-                    f"  local Stripe    {settings.STRIPE_API_BASE}/_local/stats",
+                    launch.banner(
+                        started, phase_description=chosen.describe(), port=port, admin=admin
+                    ),
                     "",
                     topology.render(chosen),
                     "",
@@ -53,8 +60,11 @@ class Command(BaseCommand):
             )
         )
         sys.stdout.flush()
+        if dry_run:
+            self.stdout.write(f"  would start: {', '.join(started.processes)}")
+            return
         env = dict(
-            os.environ, PHASE=chosen.name if chosen.name != "custom" else "0", PORT=str(port)
+            started.env, PHASE=chosen.name if chosen.name != "custom" else "0", PORT=str(port)
         )
         if chosen.name == "custom":
             env["EXTRACTED"] = ",".join(sorted(chosen.extracted))
