@@ -124,6 +124,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "StripeSignature": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Stripe-Signature",
+                "description": "Stripe's signature of the webhook's raw body.",
+            }
+        }
+    },
+    # Every operation documents the errors the framework may answer (401, 400, 404, 415).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ecommerce.api.errors.add_common_errors",
+    ],
 }
 
 CATALOGUE_CACHE_TIMEOUT = env.int("CATALOGUE_CACHE_TIMEOUT", default=300)

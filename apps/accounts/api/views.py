@@ -19,7 +19,7 @@ class RegisterApi(APIView):
     @extend_schema(
         summary="Sign up; the answer carries the new user's token",
         request=RegisterInput,
-        responses={201: RegisterOutput, **error_responses(400, 415)},
+        responses={201: RegisterOutput, **error_responses(400, 409, 415, 429)},
         auth=[],
         operation_id="auth_register",
     )
@@ -40,7 +40,7 @@ class TokenApi(APIView):
     @extend_schema(
         summary="Sign in: the user's token, for `Authorization: Token <token>`",
         request=TokenInput,
-        responses={200: TokenOutput, **error_responses(400, 415)},
+        responses={200: TokenOutput, **error_responses(400, 401, 415, 429)},
         auth=[],
         operation_id="auth_token",
     )

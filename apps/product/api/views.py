@@ -19,7 +19,7 @@ from apps.product.api.serializers import (
 )
 from ecommerce import resolver
 from ecommerce.api.errors import error_responses
-from ecommerce.errors import InvalidRequest, ProductNotFound
+from ecommerce.errors import NotFound, ProductNotFound
 from ecommerce.ports.product import ProductData, ProductQuery
 
 MAX_ID = 2**63 - 1
@@ -65,9 +65,9 @@ class ProductListApi(APIView):
     @extend_schema(
         summary="A page of the products on sale",
         description="`search` matches the name, the description or the exact SKU; `category` "
-        "is a category's slug or id. A page past the last one is a 400.",
+        "is a category's slug or id. A page past the last one is a 404.",
         parameters=[ProductListInput],
-        responses={200: ProductPageOutput, **error_responses(400)},
+        responses={200: ProductPageOutput, **error_responses(400, 404)},
         auth=[],
         operation_id="products_list",
     )
@@ -90,7 +90,7 @@ class ProductListApi(APIView):
 
         body = cache.product_list(key, load)
         if p["page"] > 1 and not body["results"]:
-            raise InvalidRequest("That page is past the last one.", {"page": [p["page"]]})
+            raise NotFound("That page is past the last one.", {"page": [p["page"]]})
         return Response(
             {
                 "count": body["count"],
