@@ -9,6 +9,7 @@ from apps.payment import selectors, services
 from apps.payment.models import Payment, Refund
 from ecommerce.grpc.channels import GrpcClient
 from ecommerce.grpc.messages import from_message
+from ecommerce.ports.keys import key_check
 from ecommerce.ports.payment import PaymentData, RefundData, WebhookReceipt
 from ecommerce.proto.gen.payment.v1 import payment_pb2 as pb
 from ecommerce.proto.gen.payment.v1 import payment_pb2_grpc
@@ -73,6 +74,7 @@ class LocalPaymentAdapter:
         return payment_data(selectors.payment_get(payment_id=payment_id))
 
     def find_by_idempotency_key(self, *, idempotency_key: str) -> PaymentData | None:
+        key_check(idempotency_key, name="idempotency_key")
         payment = selectors.payment_find_by_idempotency_key(idempotency_key=idempotency_key)
         if payment is None:
             return None

@@ -20,6 +20,18 @@ from google.protobuf.message import Message
 SCALAR, NESTED, TIMESTAMP, REPEATED_SCALAR, REPEATED_NESTED = range(5)
 
 
+class MessageMappingError(ValueError):
+    """A value that its message or dataclass cannot hold (an integer out of the field's range,
+    text that is not UTF-8, a timestamp out of range), named by class and field."""
+
+    def __init__(self, where: str, problem: object) -> None:
+        self.where, self.problem = where, problem
+        super().__init__(f"{where}: {problem}")
+
+    def within(self, cls: type) -> MessageMappingError:
+        return MessageMappingError(f"{cls.__name__}.{self.where}", self.problem)
+
+
 def _unwrap(hint: Any) -> tuple[Any, bool]:
     """(type, repeated): `X | None` is X (presence tells None apart); tuple/list[X] repeat X."""
     origin = typing.get_origin(hint)
@@ -54,23 +66,31 @@ def _optional(descriptor: Any) -> frozenset[str]:
 
 
 def fill(message: Message, dto: Any) -> Message:
-    """Copy the dataclass `dto` into `message` (a fresh message of the mirroring type)."""
+    """Copy the dataclass `dto` into `message` (a fresh message of the mirroring type).
+
+    Raises MessageMappingError naming the first field the message cannot hold.
+    """
     for name, op, _kind in _plan(type(dto)):
         value = getattr(dto, name)
         if value is None:
             continue
-        if op == SCALAR:
-            setattr(message, name, value)
-        elif op == NESTED:
-            fill(getattr(message, name), value)
-        elif op == REPEATED_NESTED:
-            target = getattr(message, name)
-            for element in value:
-                fill(target.add(), element)
-        elif op == REPEATED_SCALAR:
-            getattr(message, name).extend(value)
-        else:
-            getattr(message, name).FromDatetime(value)
+        try:
+            if op == SCALAR:
+                setattr(message, name, value)
+            elif op == NESTED:
+                fill(getattr(message, name), value)
+            elif op == REPEATED_NESTED:
+                target = getattr(message, name)
+                for element in value:
+                    fill(target.add(), element)
+            elif op == REPEATED_SCALAR:
+                getattr(message, name).extend(value)
+            else:
+                getattr(message, name).FromDatetime(value)
+        except MessageMappingError as exc:
+            raise exc.within(type(dto)) from None
+        except (ValueError, TypeError, OverflowError) as exc:  # what protobuf says of a value
+            raise MessageMappingError(f"{type(dto).__name__}.{name}", exc) from exc
     return message
 
 
@@ -79,20 +99,28 @@ def to_message(cls: type[Message], dto: Any) -> Message:
 
 
 def from_message(cls: type, message: Message) -> Any:
-    """The dataclass `cls` rebuilt from a message of the mirroring type."""
+    """The dataclass `cls` rebuilt from a message of the mirroring type.
+
+    Raises MessageMappingError naming a field whose value the dataclass cannot hold.
+    """
     optional = _optional(message.DESCRIPTOR)
     values = {}
     for name, op, kind in _plan(cls):
-        if name in optional and not message.HasField(name):
-            values[name] = None
-        elif op == SCALAR:
-            values[name] = getattr(message, name)
-        elif op == NESTED:
-            values[name] = from_message(kind, getattr(message, name))
-        elif op == REPEATED_NESTED:
-            values[name] = tuple(from_message(kind, element) for element in getattr(message, name))
-        elif op == REPEATED_SCALAR:
-            values[name] = tuple(getattr(message, name))
-        else:
-            values[name] = getattr(message, name).ToDatetime(tzinfo=UTC)
+        try:
+            if name in optional and not message.HasField(name):
+                values[name] = None
+            elif op == SCALAR:
+                values[name] = getattr(message, name)
+            elif op == NESTED:
+                values[name] = from_message(kind, getattr(message, name))
+            elif op == REPEATED_NESTED:
+                values[name] = tuple(from_message(kind, item) for item in getattr(message, name))
+            elif op == REPEATED_SCALAR:
+                values[name] = tuple(getattr(message, name))
+            else:
+                values[name] = getattr(message, name).ToDatetime(tzinfo=UTC)
+        except MessageMappingError as exc:
+            raise exc.within(cls) from None
+        except (ValueError, OverflowError) as exc:  # a Timestamp out of datetime's range
+            raise MessageMappingError(f"{cls.__name__}.{name}", exc) from exc
     return cls(**values)

@@ -12,10 +12,10 @@ from apps.order.api.serializers import CheckoutInput, CheckoutOutput, OrderOutpu
 from ecommerce import resolver
 from ecommerce.api.errors import error_responses
 from ecommerce.errors import InvalidRequest, OrderNotFound
+from ecommerce.ports.keys import KEY_PATTERN
 from ecommerce.ports.order import OrderData
 
 MAX_ID = 2**63 - 1
-IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"  # what the order service takes
 
 
 def _iso(value) -> str | None:
@@ -65,7 +65,7 @@ class CheckoutApi(APIView):
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
-                {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+                {"type": "string", "pattern": KEY_PATTERN},
                 OpenApiParameter.HEADER,
                 required=True,
                 description="The same key from the same user returns the same order.",
