@@ -141,6 +141,18 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Rate limits per scope (ecommerce/api/throttles.py), counted in the cache so every process
+# shares them: "N/period" with s, m, h or d ("10/15m": 10 per 15 minutes); empty: no limit.
+THROTTLE_RATES = {
+    "sign_up": env.str("THROTTLE_SIGN_UP_RATE", default="100/h") or None,  # per client address
+    "sign_in": env.str("THROTTLE_SIGN_IN_RATE", default="60/m") or None,  # per client address
+    # failed sign-ins per account, from anywhere; past it the account takes no attempt a while
+    "sign_in_failures": env.str("THROTTLE_SIGN_IN_FAILURES_RATE", default="10/15m") or None,
+    "checkout": env.str("THROTTLE_CHECKOUT_RATE", default="60/m") or None,  # per user
+}
+# How many proxies of ours add to X-Forwarded-For; 0: the client is REMOTE_ADDR, whatever it says.
+THROTTLE_NUM_PROXIES = env.int("THROTTLE_NUM_PROXIES", default=0)
+
 CATALOGUE_CACHE_TIMEOUT = env.int("CATALOGUE_CACHE_TIMEOUT", default=300)
 # With Redis as the cache, each process also keeps catalogue entries in its own memory, kept
 # fresh by Redis pub/sub (apps/product/local_cache.py); at most this many seconds per entry.

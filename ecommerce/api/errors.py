@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
@@ -136,8 +137,9 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         response["WWW-Authenticate"] = 'Token realm="api"'
         response.status_code = status.HTTP_401_UNAUTHORIZED
-    if getattr(exc, "wait", None):
-        response["Retry-After"] = str(int(exc.wait))
+    if isinstance(exc, exceptions.Throttled):
+        # whole seconds, rounded up: a client that waits that long is let through
+        response["Retry-After"] = str(max(1, math.ceil(exc.wait or 1)))
     return response
 
 

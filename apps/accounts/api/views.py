@@ -10,11 +10,13 @@ from rest_framework.views import APIView
 from apps.accounts import services
 from apps.accounts.api.serializers import RegisterInput, RegisterOutput, TokenInput, TokenOutput
 from ecommerce.api.errors import error_responses
+from ecommerce.api.throttles import SignInFailureThrottle, SignInThrottle, SignUpThrottle
 
 
 class RegisterApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes = [SignUpThrottle]
 
     @extend_schema(
         summary="Sign up; the answer carries the new user's token",
@@ -36,6 +38,7 @@ class RegisterApi(APIView):
 class TokenApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes = [SignInThrottle, SignInFailureThrottle]
 
     @extend_schema(
         summary="Sign in: the user's token, for `Authorization: Token <token>`",
@@ -47,5 +50,9 @@ class TokenApi(APIView):
     def post(self, request: Request) -> Response:
         data = TokenInput(data=request.data)
         data.is_valid(raise_exception=True)
-        token = services.token_obtain(**data.validated_data)
+        try:
+            token = services.token_obtain(**data.validated_data)
+        except services.InvalidCredentials:
+            SignInFailureThrottle.record_failure(request, self)
+            raise
         return Response({"token": token.key})

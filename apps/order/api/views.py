@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from apps.order.api.serializers import CheckoutInput, CheckoutOutput, OrderOutput
 from ecommerce import resolver
 from ecommerce.api.errors import error_responses
+from ecommerce.api.throttles import CheckoutThrottle
 from ecommerce.errors import InvalidRequest, OrderNotFound
 from ecommerce.ports.keys import KEY_PATTERN
 from ecommerce.ports.order import OrderData
@@ -59,6 +60,8 @@ def order_body(order: OrderData) -> dict:
 
 
 class CheckoutApi(APIView):
+    throttle_classes = [CheckoutThrottle]
+
     @extend_schema(
         request=CheckoutInput,
         responses={201: CheckoutOutput, **error_responses(400, 401, 409, 415, 429)},
