@@ -18,7 +18,7 @@ from tests.fixtures.broker import purge_queues
 pytestmark = [pytest.mark.django_db(transaction=True, databases="__all__")]
 
 # Bounded so both runs stay within CI's budget: this many examples per operation and phase.
-EXAMPLES = 25
+EXAMPLES = 50
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -218,7 +218,7 @@ METHODS = list(_methods())
 
 
 @pytest.fixture(scope="module")
-def fuzzed_server(django_db_blocker):
+def fuzzed_server():
     server, address = start_in_process(("product", "cart", "order", "payment"))
     channel = grpc.insecure_channel(address)
     yield channel
