@@ -72,11 +72,11 @@ class OutOfStock(DomainError):
     http_status = 409
 
 
-class CartEmpty(DomainError):
+class CartEmpty(Conflict):
     """The cart has no items."""
 
+    # the request is well formed; the cart's state is what refuses it
     code = "cart_empty"
-    http_status = 400
 
 
 class CartLocked(Conflict):
@@ -153,6 +153,8 @@ class WebhookSignatureInvalid(InvalidRequest):
     """The webhook's signature does not verify against its body and the endpoint secret."""
 
     code = "invalid_signature"
+    # The signature is the sender's credential: without a valid one, the caller is not Stripe.
+    http_status = 401
 
 
 def error_classes() -> dict[str, type[DomainError]]:

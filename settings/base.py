@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 from phases import parse as parse_phase
 from phases import services as _services
@@ -57,10 +58,29 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last before the views: what they let escape under /api/ still answers the error shape.
     "ecommerce.api.middleware.ApiErrorMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# What a page may load: only this origin's scripts, styles, fonts and requests, nothing inline
+# (the admin has none; Swagger UI's page is split so it has none), and the images Swagger UI's
+# stylesheet carries as data: URIs. No framing, no plugins, forms post only here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 ROOT_URLCONF = "ecommerce.urls"
 WSGI_APPLICATION = "ecommerce.wsgi.application"
@@ -127,7 +147,34 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "StripeSignature": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Stripe-Signature",
+                "description": "Stripe's signature of the webhook's raw body.",
+            }
+        }
+    },
+    # Every operation documents the errors the framework may answer (401, 400, 404, 415).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ecommerce.api.errors.add_common_errors",
+    ],
 }
+
+# Rate limits per scope (ecommerce/api/throttles.py), counted in the cache so every process
+# shares them: "N/period" with s, m, h or d ("10/15m": 10 per 15 minutes); empty: no limit.
+THROTTLE_RATES = {
+    "sign_up": env.str("THROTTLE_SIGN_UP_RATE", default="100/h") or None,  # per client address
+    "sign_in": env.str("THROTTLE_SIGN_IN_RATE", default="60/m") or None,  # per client address
+    # failed sign-ins per account, from anywhere; past it the account takes no attempt a while
+    "sign_in_failures": env.str("THROTTLE_SIGN_IN_FAILURES_RATE", default="10/15m") or None,
+    "checkout": env.str("THROTTLE_CHECKOUT_RATE", default="60/m") or None,  # per user
+}
+# How many proxies of ours add to X-Forwarded-For; 0: the client is REMOTE_ADDR, whatever it says.
+THROTTLE_NUM_PROXIES = env.int("THROTTLE_NUM_PROXIES", default=0)
 
 CATALOGUE_CACHE_TIMEOUT = env.int("CATALOGUE_CACHE_TIMEOUT", default=300)
 # With Redis as the cache, each process also keeps catalogue entries in its own memory, kept

@@ -21,6 +21,11 @@ CACHES["default"]["LOCATION"] = env.str("TEST_REDIS_URL", default="redis://127.0
 # Processes a test starts (workers, services) pass theirs on so they share the test's cache keys.
 CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default=f"test{os.getpid()}")  # noqa: F405
 
+# No rate limits: the suites make many requests from one address. The throttle tests turn
+# them on with override_settings; a process a test starts may get some by TEST_THROTTLE_RATES
+# ("sign_in=3/m,checkout=2/m").
+THROTTLE_RATES = env.dict("TEST_THROTTLE_RATES", default={})
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if not env.str("LOG_FORMAT", default=""):
     # Quiet unless a test asks for a format (a process it starts, to read its lines).

@@ -30,3 +30,6 @@ for _config in DATABASES.values():
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# As in settings.test: the suites sign up and check out far faster than any person; the throttle
+# tests turn each limit on themselves.
+THROTTLE_RATES = env.dict("TEST_THROTTLE_RATES", default={})  # noqa: F405

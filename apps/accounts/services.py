@@ -8,14 +8,20 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
-from ecommerce.errors import DomainError, InvalidRequest
+from ecommerce.errors import Conflict, DomainError, InvalidRequest
 
 
 class InvalidCredentials(DomainError):
     """The username or password is wrong."""
 
     code = "invalid_credentials"
-    http_status = 400
+    http_status = 401
+
+
+class UsernameTaken(Conflict):
+    """A user with that username already exists."""
+
+    code = "username_taken"
 
 
 def user_register(*, username: str, password: str, email: str):
@@ -30,7 +36,7 @@ def user_register(*, username: str, password: str, email: str):
             user = User.objects.create_user(username=username, email=email, password=password)
             token = Token.objects.create(user=user)
     except IntegrityError:
-        raise InvalidRequest(
+        raise UsernameTaken(
             "That username is taken.", {"username": ["A user with that username already exists."]}
         ) from None
     return user, token

@@ -19,6 +19,7 @@ from ecommerce.errors import (
 )
 from ecommerce.outbox import emit
 from ecommerce.ports.cart import MAX_LINE_QUANTITY
+from ecommerce.ports.keys import key_check
 
 DB = "cart"
 
@@ -193,6 +194,7 @@ def _snapshot(cart: Cart) -> list[dict]:
 
 def cart_reserve(*, user_id: int, reservation_key: str) -> CartReservation:
     """Lock the cart for one checkout and snapshot its lines. Idempotent per key."""
+    key_check(reservation_key, name="reservation_key")
     try:
         with transaction.atomic(using=DB):
             cart = Cart.objects.select_for_update().filter(user_id=user_id).first()
@@ -225,6 +227,7 @@ def cart_reserve(*, user_id: int, reservation_key: str) -> CartReservation:
 
 def cart_release(*, reservation_key: str, user_id: int) -> CartReservation:
     """Unlock the cart, lines intact. An unknown key leaves a RELEASED tombstone."""
+    key_check(reservation_key, name="reservation_key")
     with transaction.atomic(using=DB):
         reservation, created = CartReservation.objects.select_for_update().get_or_create(
             reservation_key=reservation_key,
@@ -244,6 +247,7 @@ def cart_release(*, reservation_key: str, user_id: int) -> CartReservation:
 
 def cart_commit(*, reservation_key: str) -> CartReservation:
     """The checkout succeeded: the reserved lines leave the cart, which unlocks."""
+    key_check(reservation_key, name="reservation_key")
     with transaction.atomic(using=DB):
         reservation = (
             CartReservation.objects.select_for_update()

@@ -14,12 +14,12 @@ from ecommerce.errors import CartEmpty, CartLocked, IdempotencyConflict, Invalid
 from ecommerce.failpoints import failpoint
 from ecommerce.messaging import send_command
 from ecommerce.ports import messages
+from ecommerce.ports.keys import key_check
 
 logger = logging.getLogger(__name__)
 
 DB = "order"
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
-PAYMENT_METHOD = re.compile(r"^[A-Za-z0-9_]{1,100}$")
+PAYMENT_METHOD = re.compile(r"^[A-Za-z0-9_]{1,100}\Z")
 
 
 def _start_saga(order_id: int) -> None:
@@ -39,11 +39,7 @@ def order_checkout(
     conflict, not a second order. Returns the order, the lines written for it (None when the
     order is a replay: nothing was written) and whether it was created.
     """
-    if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
-        raise InvalidRequest(
-            "Idempotency-Key must be 1-200 printable ASCII characters.",
-            {"idempotency_key": ["Invalid."]},
-        )
+    key_check(idempotency_key, name="idempotency_key")
     if not PAYMENT_METHOD.match(payment_method or ""):
         raise InvalidRequest("Unknown payment method.", {"payment_method": ["Invalid."]})
     existing = Order.objects.filter(user_id=user_id, idempotency_key=idempotency_key).first()

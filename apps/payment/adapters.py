@@ -6,6 +6,7 @@ from __future__ import annotations
 from apps.payment import selectors, services
 from apps.payment.models import Payment, Refund
 from ecommerce.grpc.binding import grpc_client
+from ecommerce.ports.keys import key_check
 from ecommerce.ports.payment import (
     PAYMENT_RPCS,
     PaymentData,
@@ -75,6 +76,7 @@ class LocalPaymentAdapter:
         return payment_data(selectors.payment_get(payment_id=payment_id))
 
     def find_by_idempotency_key(self, *, idempotency_key: str) -> PaymentData | None:
+        key_check(idempotency_key, name="idempotency_key")
         payment = selectors.payment_find_by_idempotency_key(idempotency_key=idempotency_key)
         if payment is None:
             return None

@@ -28,6 +28,7 @@ from ecommerce.errors import (
     PaymentUnavailable,
 )
 from ecommerce.outbox import emit
+from ecommerce.ports.keys import key_check
 
 DB = "payment"
 S = Payment.Status
@@ -53,11 +54,7 @@ def _stripe_key(kind: str, key: str) -> str:
 
 
 def _validate_key(idempotency_key: Any) -> None:
-    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 200:
-        raise InvalidRequest(
-            "An idempotency key of 1 to 200 characters is required.",
-            {"idempotency_key": ["1 to 200 characters."]},
-        )
+    key_check(idempotency_key, name="idempotency_key")
 
 
 def _validate_charge(

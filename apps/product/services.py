@@ -13,6 +13,7 @@ from apps.product import cache, money
 from apps.product.models import Category, OutboxEvent, Product, StockHold, StockHoldLine
 from ecommerce.errors import Conflict, InvalidRequest, NotFound, OutOfStock, ProductUnavailable
 from ecommerce.outbox import emit
+from ecommerce.ports.keys import key_check
 from ecommerce.ports.product import StockLine
 
 DB = "product"
@@ -161,6 +162,7 @@ def stock_hold(*, hold_key: str, lines: Sequence[StockLine]) -> StockHold:
     for the last unit cannot both pass it. Products are updated in id order so concurrent holds
     lock rows in the same order and cannot deadlock.
     """
+    key_check(hold_key, name="hold_key")
     wanted = _merged(lines)
     try:
         with transaction.atomic(using=DB):
@@ -186,6 +188,7 @@ def stock_hold(*, hold_key: str, lines: Sequence[StockLine]) -> StockHold:
 
 
 def stock_release(*, hold_key: str) -> StockHold:
+    key_check(hold_key, name="hold_key")
     with transaction.atomic(using=DB):
         hold, created = StockHold.objects.select_for_update().get_or_create(
             hold_key=hold_key, defaults={"status": StockHold.Status.RELEASED}
@@ -207,6 +210,7 @@ def stock_release(*, hold_key: str) -> StockHold:
 
 
 def stock_confirm(*, hold_key: str) -> StockHold:
+    key_check(hold_key, name="hold_key")
     # A held hold is confirmed by one conditional UPDATE; any other state is read and judged.
     StockHold.objects.filter(hold_key=hold_key, status=StockHold.Status.HELD).update(
         status=StockHold.Status.CONFIRMED, updated_at=timezone.now()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
@@ -49,6 +50,7 @@ _MEANINGS = {
     409: "Conflicts with the current state (`out_of_stock`, `cart_locked`, ...).",
     415: "The body is not `application/json`.",
     422: "The product is not for sale (`product_unavailable`).",
+    429: "Too many requests (`throttled`): retry after `Retry-After` seconds.",
 }
 
 
@@ -58,6 +60,56 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
         code: OpenApiResponse(ErrorOutput, description=_MEANINGS.get(code, "An error."))
         for code in statuses
     }
+
+
+def _no_nul(schema: dict) -> None:
+    # DRF refuses a NUL character in any string it reads (ProhibitNullCharactersValidator).
+    if schema.get("type") == "string" and not ({"pattern", "enum", "format"} & schema.keys()):
+        schema["pattern"] = "^[^\\x00]*$"
+
+
+def add_common_errors(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: the errors the framework itself may answer, on
+    every operation that can give them, so no answer of the API is undocumented.
+
+    A string it reads never holds NUL. A token-protected operation may answer 401; a body may be malformed (400) or not JSON
+    (415); a query or header parameter may be refused (400); an id in the path may name
+    nothing (404).
+    """
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            for field in component.get("properties", {}).values():
+                _no_nul(field)
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            for parameter in operation.get("parameters", []):
+                _no_nul(parameter.get("schema", {}))
+            statuses: set[int] = set()
+            if any(requirement for requirement in operation.get("security", [])):
+                statuses.add(401)
+            if "requestBody" in operation:
+                statuses |= {400, 415}
+            kinds = {parameter.get("in") for parameter in operation.get("parameters", [])}
+            if kinds & {"query", "header"}:
+                statuses.add(400)
+            if "path" in kinds:
+                statuses.add(404)
+            responses = operation.setdefault("responses", {})
+            for code in sorted(statuses):
+                responses.setdefault(
+                    str(code),
+                    {
+                        "description": _MEANINGS.get(code, "An error."),
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ErrorOutput"}
+                            }
+                        },
+                    },
+                )
+    return result
 
 
 def error_body(code: str, message: str, details: dict | None = None) -> dict:
@@ -85,8 +137,9 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         response["WWW-Authenticate"] = 'Token realm="api"'
         response.status_code = status.HTTP_401_UNAUTHORIZED
-    if getattr(exc, "wait", None):
-        response["Retry-After"] = str(int(exc.wait))
+    if isinstance(exc, exceptions.Throttled):
+        # whole seconds, rounded up: a client that waits that long is let through
+        response["Retry-After"] = str(max(1, math.ceil(exc.wait or 1)))
     return response
 
 

@@ -10,7 +10,7 @@ import json
 
 import grpc
 
-from ecommerce.errors import DomainError, ServiceUnavailable, error_classes
+from ecommerce.errors import DomainError, InvalidRequest, ServiceUnavailable, error_classes
 
 CODE_KEY = "ecommerce-error-code"
 DETAILS_KEY = "ecommerce-error-details-bin"  # `-bin`: gRPC carries the value as raw bytes
@@ -31,6 +31,9 @@ _CLASSES = error_classes()
 
 
 def status_for(error: DomainError) -> grpc.StatusCode:
+    if isinstance(error, InvalidRequest):
+        # a refused argument, whatever the REST status it maps to (a bad webhook signature: 401)
+        return grpc.StatusCode.INVALID_ARGUMENT
     return _BY_HTTP_STATUS.get(error.http_status, grpc.StatusCode.FAILED_PRECONDITION)
 
 

@@ -22,6 +22,18 @@ from google.protobuf.message import Message
 SCALAR, NESTED, TIMESTAMP, REPEATED_SCALAR, REPEATED_NESTED = range(5)
 
 
+class MessageMappingError(ValueError):
+    """A value that its message or dataclass cannot hold (an integer out of the field's range,
+    text that is not UTF-8, a timestamp out of range), named by class and field."""
+
+    def __init__(self, where: str, problem: object) -> None:
+        self.where, self.problem = where, problem
+        super().__init__(f"{where}: {problem}")
+
+    def within(self, owner: str) -> MessageMappingError:
+        return MessageMappingError(f"{owner}.{self.where}", self.problem)
+
+
 def unwrap(hint: Any) -> tuple[Any, bool]:
     """(type, repeated): `X | None` is X (presence tells None apart); tuple/list[X] repeat X."""
     origin = typing.get_origin(hint)
@@ -64,28 +76,40 @@ def _optional(descriptor: Any) -> frozenset[str]:
 
 
 def fill(message: Message, dto: Any) -> Message:
-    """Copy the dataclass `dto` into `message` (a fresh message of the mirroring type)."""
-    return fill_values(message, _plan(type(dto)), dto.__getattribute__)
+    """Copy the dataclass `dto` into `message` (a fresh message of the mirroring type).
+
+    Raises MessageMappingError naming the first field the message cannot hold.
+    """
+    return fill_values(message, _plan(type(dto)), dto.__getattribute__, type(dto).__name__)
 
 
-def fill_values(message: Message, plan: Plan, value_of: Callable[[str], Any]) -> Message:
-    """Copy the values `plan` names, each read by `value_of(name)`, into `message`."""
+def fill_values(
+    message: Message, plan: Plan, value_of: Callable[[str], Any], owner: str = ""
+) -> Message:
+    """Copy the values `plan` names, each read by `value_of(name)`, into `message`; `owner`
+    names them in a MessageMappingError (a dataclass, a port method's arguments)."""
+    owner = owner or message.DESCRIPTOR.name
     for name, op, _kind in plan:
         value = value_of(name)
         if value is None:
             continue
-        if op == SCALAR:
-            setattr(message, name, value)
-        elif op == NESTED:
-            fill(getattr(message, name), value)
-        elif op == REPEATED_NESTED:
-            target = getattr(message, name)
-            for element in value:
-                fill(target.add(), element)
-        elif op == REPEATED_SCALAR:
-            getattr(message, name).extend(value)
-        else:
-            getattr(message, name).FromDatetime(value)
+        try:
+            if op == SCALAR:
+                setattr(message, name, value)
+            elif op == NESTED:
+                fill(getattr(message, name), value)
+            elif op == REPEATED_NESTED:
+                target = getattr(message, name)
+                for element in value:
+                    fill(target.add(), element)
+            elif op == REPEATED_SCALAR:
+                getattr(message, name).extend(value)
+            else:
+                getattr(message, name).FromDatetime(value)
+        except MessageMappingError as exc:
+            raise exc.within(owner) from None
+        except (ValueError, TypeError, OverflowError) as exc:  # what protobuf says of a value
+            raise MessageMappingError(f"{owner}.{name}", exc) from exc
     return message
 
 
@@ -94,25 +118,34 @@ def to_message(cls: type[Message], dto: Any) -> Message:
 
 
 def from_message(cls: type, message: Message) -> Any:
-    """The dataclass `cls` rebuilt from a message of the mirroring type."""
-    return cls(**values_from(message, _plan(cls)))
+    """The dataclass `cls` rebuilt from a message of the mirroring type.
+
+    Raises MessageMappingError naming a field whose value the dataclass cannot hold.
+    """
+    return cls(**values_from(message, _plan(cls), cls.__name__))
 
 
-def values_from(message: Message, plan: Plan) -> Mapping[str, Any]:
+def values_from(message: Message, plan: Plan, owner: str = "") -> Mapping[str, Any]:
     """The values `plan` names, read from `message`; an unset optional field is None."""
+    owner = owner or message.DESCRIPTOR.name
     optional = _optional(message.DESCRIPTOR)
     values = {}
     for name, op, kind in plan:
-        if name in optional and not message.HasField(name):
-            values[name] = None
-        elif op == SCALAR:
-            values[name] = getattr(message, name)
-        elif op == NESTED:
-            values[name] = from_message(kind, getattr(message, name))
-        elif op == REPEATED_NESTED:
-            values[name] = tuple(from_message(kind, element) for element in getattr(message, name))
-        elif op == REPEATED_SCALAR:
-            values[name] = tuple(getattr(message, name))
-        else:
-            values[name] = getattr(message, name).ToDatetime(tzinfo=UTC)
+        try:
+            if name in optional and not message.HasField(name):
+                values[name] = None
+            elif op == SCALAR:
+                values[name] = getattr(message, name)
+            elif op == NESTED:
+                values[name] = from_message(kind, getattr(message, name))
+            elif op == REPEATED_NESTED:
+                values[name] = tuple(from_message(kind, item) for item in getattr(message, name))
+            elif op == REPEATED_SCALAR:
+                values[name] = tuple(getattr(message, name))
+            else:
+                values[name] = getattr(message, name).ToDatetime(tzinfo=UTC)
+        except MessageMappingError as exc:
+            raise exc.within(owner) from None
+        except (ValueError, OverflowError) as exc:  # a Timestamp out of datetime's range
+            raise MessageMappingError(f"{owner}.{name}", exc) from exc
     return values

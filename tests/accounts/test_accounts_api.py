@@ -54,14 +54,15 @@ def test_a_weak_password_is_400_and_creates_nobody(api, password):
     assert _users() == before
 
 
-def test_a_taken_username_is_400(api):
+def test_a_taken_username_is_409(api):
     # given
     UserFactory(username="ada")
     before = _users()
     # when
     response = api.post("/api/auth/register", GOOD, format="json")
     # then
-    assert "username" in _error(response, 400)["details"]
+    error = _error(response, 409)
+    assert (error["code"], list(error["details"])) == ("username_taken", ["username"])
     assert _users() == before
 
 
@@ -113,13 +114,13 @@ def test_token_returns_the_users_token(api):
         {"username": "nobody", "password": GOOD["password"]},
     ],
 )
-def test_wrong_credentials_are_400(api, credentials):
+def test_wrong_credentials_are_401(api, credentials):
     # given
     api.post("/api/auth/register", GOOD, format="json")
     # when
     response = api.post("/api/auth/token", credentials, format="json")
     # then
-    error = _error(response, 400)
+    error = _error(response, 401)
     assert error["code"] == "invalid_credentials"
     assert "token" not in response.json()
 
@@ -155,4 +156,4 @@ def test_an_inactive_user_gets_no_token(api):
         "/api/auth/token", {"username": "gone", "password": "correct-horse-battery"}, format="json"
     )
     # then
-    assert _error(response, 400)["code"] == "invalid_credentials"
+    assert _error(response, 401)["code"] == "invalid_credentials"

@@ -83,8 +83,8 @@ def test_a_badly_signed_event_is_rejected_and_changes_nothing(api, local_stripe,
         payload = payload.replace(b'"succeeded"', b'"succeeded" ', 1)
     # when
     response = _post(api, payload, signature)
-    # then
-    assert response.status_code == 400
+    # then: the signature is the sender's credential
+    assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_signature"
     assert set(response.json()["error"]) == {"code", "message", "details"}
     payment.refresh_from_db()
@@ -109,10 +109,10 @@ def test_the_endpoint_needs_no_login_and_no_csrf_token(local_stripe, settings):
     assert response.json()["outcome"] == "APPLIED"
 
 
-def test_a_body_that_is_no_event_is_a_400(api, local_stripe):
+def test_a_body_that_is_no_event_is_refused(api, local_stripe):
     response = _post(api, b"\xff not json", "t=1,v1=00")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] in {"invalid_signature", "invalid_request"}
+    code = response.json()["error"]["code"]
+    assert (response.status_code, code) in {(401, "invalid_signature"), (400, "invalid_request")}
 
 
 def test_a_duplicate_event_is_a_no_op(api, local_stripe, settings):

@@ -38,8 +38,8 @@ def test_a_page_past_the_end_is_a_4xx(api):
     # when
     response = api.get("/api/products", {"page_size": 2, "page": 3})
     # then
-    assert response.status_code == 400
-    assert _error(response)["code"] == "invalid_request"
+    assert response.status_code == 404
+    assert _error(response)["code"] == "not_found"
 
 
 @pytest.mark.parametrize(

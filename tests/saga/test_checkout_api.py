@@ -104,7 +104,7 @@ def test_an_empty_cart_cannot_be_checked_out(auth_api):
     response = auth_api.post(
         "/api/checkout", {"payment_method": "pm_card_visa"}, format="json", HTTP_IDEMPOTENCY_KEY="k"
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["error"]["code"] == "cart_empty"
     assert Order.objects.count() == 0
 

@@ -10,16 +10,18 @@ from rest_framework.views import APIView
 from apps.accounts import services
 from apps.accounts.api.serializers import RegisterInput, RegisterOutput, TokenInput, TokenOutput
 from ecommerce.api.errors import error_responses
+from ecommerce.api.throttles import SignInFailureThrottle, SignInThrottle, SignUpThrottle
 
 
 class RegisterApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes = [SignUpThrottle]
 
     @extend_schema(
         summary="Sign up; the answer carries the new user's token",
         request=RegisterInput,
-        responses={201: RegisterOutput, **error_responses(400, 415)},
+        responses={201: RegisterOutput, **error_responses(400, 409, 415, 429)},
         auth=[],
         operation_id="auth_register",
     )
@@ -36,16 +38,21 @@ class RegisterApi(APIView):
 class TokenApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes = [SignInThrottle, SignInFailureThrottle]
 
     @extend_schema(
         summary="Sign in: the user's token, for `Authorization: Token <token>`",
         request=TokenInput,
-        responses={200: TokenOutput, **error_responses(400, 415)},
+        responses={200: TokenOutput, **error_responses(400, 401, 415, 429)},
         auth=[],
         operation_id="auth_token",
     )
     def post(self, request: Request) -> Response:
         data = TokenInput(data=request.data)
         data.is_valid(raise_exception=True)
-        token = services.token_obtain(**data.validated_data)
+        try:
+            token = services.token_obtain(**data.validated_data)
+        except services.InvalidCredentials:
+            SignInFailureThrottle.record_failure(request, self)
+            raise
         return Response({"token": token.key})

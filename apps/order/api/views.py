@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -11,7 +10,10 @@ from rest_framework.views import APIView
 
 from apps.order.api.serializers import CheckoutInput, CheckoutOutput, OrderOutput
 from ecommerce import resolver
+from ecommerce.api.errors import error_responses
+from ecommerce.api.throttles import CheckoutThrottle
 from ecommerce.errors import InvalidRequest, OrderNotFound
+from ecommerce.ports.keys import KEY_PATTERN
 from ecommerce.ports.order import OrderData
 
 MAX_ID = 2**63 - 1
@@ -58,13 +60,15 @@ def order_body(order: OrderData) -> dict:
 
 
 class CheckoutApi(APIView):
+    throttle_classes = [CheckoutThrottle]
+
     @extend_schema(
         request=CheckoutInput,
-        responses={201: CheckoutOutput},
+        responses={201: CheckoutOutput, **error_responses(400, 401, 409, 415, 429)},
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
-                OpenApiTypes.STR,
+                {"type": "string", "pattern": KEY_PATTERN},
                 OpenApiParameter.HEADER,
                 required=True,
                 description="The same key from the same user returns the same order.",
@@ -97,13 +101,17 @@ class CheckoutApi(APIView):
 
 
 class OrderListApi(APIView):
-    @extend_schema(responses=OrderOutput(many=True), operation_id="orders_list")
+    @extend_schema(
+        responses={200: OrderOutput(many=True), **error_responses(401)}, operation_id="orders_list"
+    )
     def get(self, request: Request) -> Response:
         return Response([order_body(o) for o in resolver.order().list(user_id=request.user.pk)])
 
 
 class OrderDetailApi(APIView):
-    @extend_schema(responses=OrderOutput, operation_id="orders_retrieve")
+    @extend_schema(
+        responses={200: OrderOutput, **error_responses(401, 404)}, operation_id="orders_retrieve"
+    )
     def get(self, request: Request, order_id: int) -> Response:
         if order_id > MAX_ID:
             raise OrderNotFound(f"Order {order_id} does not exist.")

@@ -31,9 +31,10 @@ class StripeWebhookApi(APIView):
                     "duplicate": serializers.BooleanField(),
                 },
             ),
-            **error_responses(400),
+            **error_responses(400, 401),
         },
-        auth=[],
+        # Stripe's signature over the raw body is the only credential this endpoint takes.
+        auth=[{"StripeSignature": []}],
     )
     def post(self, request: Request) -> Response:
         # The signature covers the raw bytes: they are read as sent, never re-serialised.

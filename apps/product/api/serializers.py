@@ -67,6 +67,19 @@ class ProductListInput(serializers.Serializer):
         return attrs
 
 
+    def to_internal_value(self, data):
+        # DRF reads `?ordering=` as "not given" and falls back to the default; the schema says
+        # a given parameter has a value, so an empty one is refused.
+        blank = {
+            name: ["This field may not be blank."]
+            for name in ("ordering", "page", "page_size")
+            if name in data and data.get(name) == ""
+        }
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
+
+
 class ProductPageOutput(serializers.Serializer):
     count = serializers.IntegerField(
         allow_null=True,

@@ -19,7 +19,7 @@ from apps.product.api.serializers import (
 )
 from ecommerce import resolver
 from ecommerce.api.errors import error_responses
-from ecommerce.errors import InvalidRequest, ProductNotFound
+from ecommerce.errors import NotFound, ProductNotFound
 from ecommerce.ports.product import ProductData, ProductQuery
 
 MAX_ID = 2**63 - 1
@@ -69,9 +69,9 @@ class ProductListApi(APIView):
         "page: `page` (offset pages, with `count` bounded at 1,000 and `count_capped`), or "
         "`cursor`, a page's `next_cursor`/`previous_cursor`, which costs the same at any depth "
         "and counts nothing (`count` null). `next` and `previous` are links in the same way. "
-        "A page past the last one is a 400.",
+        "A page past the last one is a 404.",
         parameters=[ProductListInput],
-        responses={200: ProductPageOutput, **error_responses(400)},
+        responses={200: ProductPageOutput, **error_responses(400, 404)},
         auth=[],
         operation_id="products_list",
     )
@@ -112,7 +112,7 @@ class ProductListApi(APIView):
                 }
             )
         if p["page"] > 1 and not body["results"]:
-            raise InvalidRequest("That page is past the last one.", {"page": [p["page"]]})
+            raise NotFound("That page is past the last one.", {"page": [p["page"]]})
         return Response(
             {
                 "count": body["count"],
