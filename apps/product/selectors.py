@@ -43,6 +43,8 @@ _KEYSET = {
     "-price": ("price", int, True),
     "id": (None, None, False),
 }
+# The largest id a bigint column (PostgreSQL) or an INTEGER (SQLite) holds.
+MAX_ID = 2**63 - 1
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -75,6 +77,9 @@ def product_filter(query: ProductQuery) -> QuerySet[Product]:
         by_id = key.isascii() and key.isdigit()
         # A slug becomes its id in a subquery PostgreSQL runs first, so the filter is an index
         # range on (category, sort key, id) rather than a join sorted afterwards.
+        if by_id and int(key) > MAX_ID:
+            # No row has an id past the column's range; SQLite would refuse to bind it.
+            return qs.none()
         slug = Subquery(Category.objects.filter(slug=key).order_by().values("pk")[:1])
         qs = qs.filter(category_id=int(key) if by_id else slug)
     if query.search:

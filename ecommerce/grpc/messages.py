@@ -44,7 +44,8 @@ def unwrap(hint: Any) -> tuple[Any, bool]:
     return hint, False
 
 
-Plan = tuple[tuple[str, int, Any], ...]
+# (name, how to map it, its type, whether None is one of its values)
+Plan = tuple[tuple[str, int, Any, bool], ...]
 
 
 @cache
@@ -65,8 +66,13 @@ def plan_of(fields: Iterable[tuple[str, Any]]) -> Plan:
             op = TIMESTAMP
         else:
             op = NESTED if nested else SCALAR
-        plan.append((name, op, kind))
+        plan.append((name, op, kind, _nullable(hint)))
     return tuple(plan)
+
+
+def _nullable(hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    return origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
 
 
 @cache
@@ -89,7 +95,7 @@ def fill_values(
     """Copy the values `plan` names, each read by `value_of(name)`, into `message`; `owner`
     names them in a MessageMappingError (a dataclass, a port method's arguments)."""
     owner = owner or message.DESCRIPTOR.name
-    for name, op, _kind in plan:
+    for name, op, _kind, _ in plan:
         value = value_of(name)
         if value is None:
             continue
@@ -130,9 +136,11 @@ def values_from(message: Message, plan: Plan, owner: str = "") -> Mapping[str, A
     owner = owner or message.DESCRIPTOR.name
     optional = _optional(message.DESCRIPTOR)
     values = {}
-    for name, op, kind in plan:
+    for name, op, kind, nullable in plan:
         try:
-            if name in optional and not message.HasField(name):
+            # An unset optional field is None, but a message its type cannot do without (a
+            # request's `query`, say) is read as sent: empty, its fields' defaults.
+            if name in optional and not message.HasField(name) and (nullable or op != NESTED):
                 values[name] = None
             elif op == SCALAR:
                 values[name] = getattr(message, name)

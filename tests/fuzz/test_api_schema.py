@@ -48,6 +48,15 @@ def filter_body(context, body) -> bool:
     return True
 
 
+def _without_a_made_up_cursor(case) -> None:
+    """What JSON Schema cannot say of the product list's `cursor`: it is opaque, valid only as a
+    listing gave it and only without `page`. No listing gave one here, so a generated cursor is
+    never valid input (every phase of the generator makes them, its filters aside);
+    tests/product/test_product_api.py proves each such request is a 400 in the error shape."""
+    if case.path == "/api/products" and isinstance(case.query, dict):
+        case.query.pop("cursor", None)
+
+
 @pytest.fixture(autouse=True)
 def _shop():
     # a catalogue to find, so the fuzzer also meets real products; checkouts it places leave
@@ -66,10 +75,12 @@ def token() -> str:
 @schema.parametrize()
 @FUZZ
 def test_anonymous(case):
+    _without_a_made_up_cursor(case)
     case.call_and_validate()
 
 
 @schema.parametrize()
 @FUZZ
 def test_authenticated(case, token):
+    _without_a_made_up_cursor(case)
     case.call_and_validate(headers={"Authorization": f"Token {token}"})
