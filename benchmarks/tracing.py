@@ -124,7 +124,8 @@ def detail(args, configurations: dict[str, dict[str, str]]) -> dict[str, float]:
     for name, results in runs.items():
         median = sorted(results, key=lambda r: r.requests_per_second)[len(results) // 2]
         kept[name] = median.requests_per_second
-        print(f"  detail, tracing {name:<6} {median.row()}", flush=True)
+        median.name = f"detail, tracing {name}"
+        print(f"  {median.row()}", flush=True)
     return kept
 
 
