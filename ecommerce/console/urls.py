@@ -1,0 +1,12 @@
+from django.urls import path
+
+from ecommerce.console import views
+
+urlpatterns = [
+    path("", views.topology_page, name="console"),
+    path("console/topology.json", views.topology_json, name="console-topology"),
+    path("console/health.json", views.health_json, name="console-health"),
+    path("console/shop/", views.shop_page, name="console-shop"),
+    path("console/orders/", views.orders_page, name="console-orders"),
+    path("console/orders/<int:order_id>/", views.order_page, name="console-order"),
+]

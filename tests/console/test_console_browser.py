@@ -1,0 +1,159 @@
+"""The console in a real browser (Chromium through Playwright) against a live edge in phase 0:
+the topology, a shopper's checkout from the page to COMPLETED or FAILED, and its saga."""
+
+import re
+import socket
+
+import pytest
+
+from phases import parse
+from tests.console.conftest import first_render_ms, screenshot
+from tests.factories import ProductFactory
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]
+
+FORWARD = ["reserve_cart", "hold_stock", "charge_payment", "commit"]
+
+
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_topology_shows_the_processes_of_the_phase_and_their_health(
+    live_server, page, settings
+):
+    phase = settings.ECOMMERCE_PHASE
+    page.goto(live_server.url + "/")
+    print(f"\nconsole first render (topology, phase {phase.name}): {first_render_ms(page):.1f} ms")
+    assert page.locator("#phase-name").get_attribute("data-phase") == phase.name
+    rows = page.locator("#processes tbody tr")
+    processes = [rows.nth(i).get_attribute("data-process") for i in range(rows.count())]
+    served = {f"monolith-{app}" for app in phase.monolith_endpoints()}
+    assert processes[0] == "monolith"
+    assert sorted(processes[1:]) == sorted(phase.extracted | served)
+    in_monolith = page.locator("#process-monolith ~ .app").evaluate_all(
+        "els => els.map(e => e.dataset.app)"
+    )
+    monolith_apps = {"edge", "product", "cart", "order", "payment"} - phase.extracted
+    assert sorted(a for a in in_monolith if a in monolith_apps) == sorted(monolith_apps)
+    for app in ("edge", "product", "cart", "order", "payment"):
+        where = page.locator(f'#apps tr[data-app="{app}"] td').first.inner_text()
+        assert where == (app if app in phase.extracted else "monolith"), app
+    grpc = page.locator("svg path.call.grpc[data-caller]").evaluate_all(
+        "els => els.map(e => e.dataset.callee)"
+    )
+    assert set(grpc) == set(phase.extracted) | set(phase.monolith_endpoints())
+    for process in processes:
+        page.wait_for_selector(f"#health-{process}.up", state="attached")
+        assert page.locator(f"#health-text-{process}").inner_text().startswith("up")
+    assert page.locator("#process-monolith a.metrics-link").get_attribute("href") == "/metrics"
+    screenshot(page, f"topology-phase{phase.name}")
+
+
+def test_phase_3_with_its_services_stopped_shows_them_down(live_server, page, settings):
+    settings.ECOMMERCE_PHASE = parse(3)
+    settings.SERVICE_HTTP_PORTS = {app: _unused_port() for app in settings.SERVICE_HTTP_PORTS}
+    page.goto(live_server.url + "/")
+    assert page.locator("#phase-name").get_attribute("data-phase") == "3"
+    rows = page.locator("#processes tbody tr")
+    assert sorted(rows.nth(i).get_attribute("data-process") for i in range(rows.count())) == [
+        "cart", "monolith", "order", "payment", "product",
+    ]  # fmt: skip
+    for app in ("product", "cart", "order", "payment"):
+        page.wait_for_selector(f"#health-{app}.down", state="attached")
+        assert page.locator(f"#health-text-{app}").inner_text() == "down"
+    page.wait_for_selector("#health-monolith.up", state="attached")
+    assert page.locator('svg path.call.grpc[data-caller="edge"]').count() == 4
+    screenshot(page, "topology-phase3-stopped")
+
+
+def _sign_up_and_fill_cart(page, live_server, product, username):
+    page.goto(live_server.url + "/console/shop/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email (sign up only)").fill(f"{username}@example.com")
+    page.get_by_label("Password").fill("a-long-enough-password-1")
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_selector("#who:has-text('signed in as')")
+    page.get_by_label("Search").fill(product.name)
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_selector(
+        f'#products[data-query*="search={product.name.split()[0]}"]', state="attached"
+    )
+    card = page.locator(f'li.product[data-product-id="{product.pk}"]')
+    card.get_by_label("Quantity").fill("2")
+    card.get_by_role("button", name=f"Add {product.name} to cart").click()
+    page.wait_for_selector(f'#cart-lines li[data-product-id="{product.pk}"]')
+    assert "2 × " in page.locator("#cart-lines").inner_text()
+
+
+def _check_out(page, card: str) -> None:
+    page.get_by_label("Card (Stripe test payment method)").select_option(card)
+    page.get_by_role("button", name="Check out").click()
+    page.wait_for_url(re.compile(r"/console/orders/\d+/$"))
+
+
+def _timeline(page) -> list[tuple[str, str, str]]:
+    rows = page.locator("#timeline li").evaluate_all(
+        "els => els.map(e => [e.dataset.step, e.dataset.status, e.dataset.kind])"
+    )
+    return [tuple(row) for row in rows]
+
+
+def test_a_checkout_from_the_page_completes_and_its_timeline_shows_the_four_steps(
+    live_server, page, start_worker
+):
+    start_worker()
+    product = ProductFactory(name="Console lamp", stock=5, price=1250)
+    _sign_up_and_fill_cart(page, live_server, product, "lamp-buyer")
+    screenshot(page, "shop")
+    _check_out(page, "pm_card_visa")
+    page.wait_for_selector('#order[data-status="COMPLETED"]', state="attached", timeout=60_000)
+    assert page.locator("#order-status").inner_text() == "COMPLETED"
+    assert _timeline(page) == [(step, "SUCCEEDED", "step") for step in FORWARD]
+    assert page.locator("#saga-step").inner_text() == "done"
+    assert page.locator("#steps tbody tr").count() == 4
+    screenshot(page, "order-completed")
+
+
+def test_a_declined_card_fails_the_order_and_shows_its_compensations(
+    live_server, page, start_worker
+):
+    start_worker()
+    product = ProductFactory(name="Console kettle", stock=5, price=900)
+    _sign_up_and_fill_cart(page, live_server, product, "kettle-buyer")
+    _check_out(page, "pm_card_chargeDeclined")
+    page.wait_for_selector('#order[data-status="FAILED"]', state="attached", timeout=60_000)
+    assert page.locator("#order-reason").inner_text() == "reason: payment_declined"
+    timeline = _timeline(page)
+    forward = [t for t in timeline if t[2] == "step"]
+    compensations = [t[0] for t in timeline if t[2] == "compensation"]
+    assert forward[-1][:2] == ("charge_payment", "FAILED")
+    # Undone in reverse: what was done last is given back first.
+    assert compensations[-2:] == ["release_stock", "release_cart"]
+    assert {t[1] for t in timeline if t[2] == "compensation"} == {"SUCCEEDED"}
+    screenshot(page, "order-declined")
+
+
+def test_api_errors_are_shown_as_messages(live_server, page):
+    page.goto(live_server.url + "/console/shop/")
+    page.get_by_label("Username").fill("nobody-here")
+    page.get_by_label("Password").fill("wrong-password-123")
+    page.get_by_role("button", name="Sign in").click()
+    message = page.locator(".message.error").first
+    message.wait_for()
+    assert "Sign in:" in message.inner_text()
+    assert re.search(r"\(4\d\d \w+\)", message.inner_text())
+
+
+def test_the_console_fits_a_phone_screen_and_is_keyboard_navigable(live_server, phone):
+    phone.goto(live_server.url + "/")
+    print(f"\nconsole first render (phone): {first_render_ms(phone):.1f} ms")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1
+    phone.keyboard.press("Tab")
+    assert phone.evaluate("document.activeElement.textContent") == "Skip to content"
+    phone.keyboard.press("Tab")
+    assert phone.evaluate("document.activeElement.textContent") == "Topology"
+    screenshot(phone, "topology-phone")
