@@ -77,7 +77,7 @@ proto-lint: install $(BUF)
 # real `serve` process over gRPC, each on its own database).
 PARITY_SUITES := tests/accounts/test_accounts_api.py tests/cart/test_cart_api.py \
 	tests/cart/test_cart_input.py tests/product/test_product_api.py tests/payment/test_webhook.py \
-	tests/saga
+	tests/saga tests/console
 .PHONY: test-parity test-phase1 test-phase2 test-phase3
 test-phase1 test-phase2 test-phase3: test-phase%: install
 	PHASE=$* $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)
@@ -98,3 +98,10 @@ bench-phases: install
 	$(PY) -m benchmarks.grpc_call $(BENCH_GRPC_ARGS)
 	@echo
 	$(PY) -m benchmarks.phases $(BENCH_PHASES_ARGS)
+
+# The journey console's main views, as docs/console/*.png: the browser tests (tests/console)
+# save them as they go, in phase 0 and, for the topology, in phase 3 with every service up.
+.PHONY: screenshots
+screenshots: install
+	CONSOLE_SCREENSHOTS=docs/console PHASE=0 $(PY) -m pytest -q tests/console/test_console_browser.py $(PYTEST_ARGS)
+	CONSOLE_SCREENSHOTS=docs/console PHASE=3 $(PY) -m pytest -q tests/console/test_console_browser.py -k processes_of_the_phase $(PYTEST_ARGS)

@@ -179,7 +179,7 @@ def _app_box(app: App, x: int, y: int) -> str:
         lines.append(f"queue {app.queue}")
     if app.topic:
         lines.append(f"topic {app.topic}")
-    label = "edge: REST API, accounts, admin" if app.name == EDGE else app.name
+    label = "edge: API, accounts, admin" if app.name == EDGE else app.name
     parts = [
         f'<g class="app" id="app-{app.name}" data-app="{app.name}">',
         f'<rect x="{x}" y="{y}" width="{APP_W}" height="{APP_H}" rx="8"/>',
@@ -276,6 +276,8 @@ def svg(topology: Topology) -> str:
             f'd="{d}" marker-end="url(#arrow)"><title>{escape(tip)}</title></path>'
         )
     apps = [_app_box(topology.apps[name], *boxes[name]) for name in boxes]
+    # Without processes on the right (phase 0) the picture is one column wide.
+    width = WIDTH if others else LEFT_X + APP_W + PAD + 40
     legend_y = height - 8
     legend = (
         f'<g class="legend"><path class="call local" d="M{LEFT_X},{legend_y} h40"/>'
@@ -284,8 +286,8 @@ def svg(topology: Topology) -> str:
         f'<text x="{LEFT_X + 248}" y="{legend_y + 4}">gRPC call</text></g>'
     )
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="topology" role="img" '
-        f'viewBox="0 0 {WIDTH} {height + 14}" aria-labelledby="topology-title">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="topology{" wide" if others else ""}" '
+        f'role="img" viewBox="0 0 {width} {height + 14}" aria-labelledby="topology-title">'
         f'<title id="topology-title">{escape(topology.description)}</title>'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>'

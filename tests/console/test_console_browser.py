@@ -6,6 +6,7 @@ import socket
 
 import pytest
 
+from ecommerce import resolver
 from phases import parse
 from tests.console.conftest import first_render_ms, screenshot
 from tests.factories import ProductFactory
@@ -134,6 +135,40 @@ def test_a_declined_card_fails_the_order_and_shows_its_compensations(
     assert compensations[-2:] == ["release_stock", "release_cart"]
     assert {t[1] for t in timeline if t[2] == "compensation"} == {"SUCCEEDED"}
     screenshot(page, "order-declined")
+
+
+def test_more_than_the_stock_is_refused_with_a_message(live_server, page):
+    product = ProductFactory(name="Console clock", stock=1)
+    page.goto(live_server.url + "/console/shop/")
+    page.get_by_label("Username").fill("clock-buyer")
+    page.get_by_label("Email (sign up only)").fill("clock@example.com")
+    page.get_by_label("Password").fill("a-long-enough-password-1")
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_selector("#who:has-text('signed in as')")
+    page.get_by_label("Search").fill("Console clock")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_selector('#products[data-query*="search=Console"]', state="attached")
+    card = page.locator(f'li.product[data-product-id="{product.pk}"]')
+    card.get_by_label("Quantity").fill("3")
+    card.get_by_role("button", name="Add Console clock to cart").click()
+    message = page.locator(".message.error").first
+    message.wait_for()
+    assert "Add to cart: Only 1 of product" in message.inner_text()
+    assert "(409 out_of_stock)" in message.inner_text()
+    assert page.locator("#cart-empty").is_visible()
+
+
+def test_a_service_down_is_a_503_message_not_a_blank_page(live_server, page, settings):
+    # Phase 3 with no service listening where the edge looks for them.
+    settings.ECOMMERCE_PHASE = parse(3)
+    settings.GRPC_TARGETS = {app: f"127.0.0.1:{_unused_port()}" for app in settings.GRPC_TARGETS}
+    resolver.reset()
+    page.goto(live_server.url + "/console/shop/")
+    message = page.locator(".message.error", has_text="Catalogue:")
+    message.wait_for()
+    assert "(503 service_unavailable)" in message.inner_text()
+    assert page.locator("h1").inner_text() == "Shop"
+    screenshot(page, "shop-service-down")
 
 
 def test_api_errors_are_shown_as_messages(live_server, page):
