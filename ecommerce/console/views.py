@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ecommerce import resolver
-from ecommerce.console import graph, health
+from ecommerce.console import figures, graph, health
 
 # The saga's steps, as the orders API names them (apps/order/checkout_saga.py).
 FORWARD_STEPS = ("reserve_cart", "hold_stock", "charge_payment", "commit")
@@ -67,4 +67,17 @@ def order_page(request, order_id: int):
             "compensations": COMPENSATIONS,
             "jaeger_url": getattr(settings, "JAEGER_UI_URL", "") or "",
         },
+    )
+
+
+@require_GET
+def costs_page(request):
+    topology = _topology()
+    return render(request, "console/costs.html", {"nav": "costs", "topology": topology})
+
+
+@require_GET
+def metrics_json(request):
+    return JsonResponse(
+        {"phase": resolver.current_phase().name, "processes": figures.collect(_topology())}
     )

@@ -103,7 +103,7 @@ def _timeline(page) -> list[tuple[str, str, str]]:
 
 
 def test_a_checkout_from_the_page_completes_and_its_timeline_shows_the_four_steps(
-    live_server, page, start_worker
+    live_server, page, start_worker, settings
 ):
     start_worker()
     product = ProductFactory(name="Console lamp", stock=5, price=1250)
@@ -116,6 +116,15 @@ def test_a_checkout_from_the_page_completes_and_its_timeline_shows_the_four_step
     assert page.locator("#saga-step").inner_text() == "done"
     assert page.locator("#steps tbody tr").count() == 4
     screenshot(page, "order-completed")
+    # What it cost, from the platform's own metrics.
+    page.goto(live_server.url + "/console/costs/")
+    page.wait_for_selector('#costs[data-readings="2"]', state="attached")
+    assert int(page.locator("#fig-checkouts").inner_text()) >= 1
+    assert page.locator("#fig-request-rate").inner_text().endswith("/s")
+    assert page.locator("#fig-cache").inner_text().endswith("%")
+    grpc_rows = page.locator("#grpc tbody tr").count()
+    assert (grpc_rows > 0) == bool(settings.ECOMMERCE_PHASE.extracted)
+    screenshot(page, "costs")
 
 
 def test_a_declined_card_fails_the_order_and_shows_its_compensations(

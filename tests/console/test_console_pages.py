@@ -69,3 +69,23 @@ def test_the_console_pages_render_and_the_api_pages_still_do(client, settings):
     assert client.get("/api/schema/").status_code == 200
     topology = client.get("/console/topology.json").json()
     assert topology["phase"] == settings.ECOMMERCE_PHASE.name
+
+
+def test_the_figures_come_from_the_metrics(client, settings):
+    before = client.get("/console/metrics.json").json()["processes"]["monolith"]
+    client.get("/api/products")
+    client.get("/api/products")
+    after = client.get("/console/metrics.json").json()["processes"]["monolith"]
+    assert after["http_requests"] >= before["http_requests"] + 3
+    listed = [v for v in after["views"] if v["view"] == "product-list"]
+    assert listed and listed[0]["count"] >= 2 and listed[0]["mean_ms"] > 0
+    assert after["catalogue_cache"]["hit_ratio"] is not None
+    assert client.get("/console/costs/").status_code == 200
+
+
+def test_a_process_whose_metrics_do_not_answer_is_reported_down(client, settings):
+    settings.ECOMMERCE_PHASE = parse(3)
+    settings.SERVICE_HTTP_PORTS = {app: _unused_port() for app in settings.SERVICE_HTTP_PORTS}
+    figures = client.get("/console/metrics.json").json()["processes"]
+    assert figures["cart"] == {"down": True}
+    assert "http_requests" in figures["monolith"]
