@@ -81,3 +81,8 @@ def metrics_json(request):
     return JsonResponse(
         {"phase": resolver.current_phase().name, "processes": figures.collect(_topology())}
     )
+
+
+@require_GET
+def staff_page(request):
+    return render(request, "console/staff.html", {"nav": "staff"})

@@ -9,7 +9,7 @@ import pytest
 from ecommerce import resolver
 from phases import parse
 from tests.console.conftest import first_render_ms, screenshot
-from tests.factories import ProductFactory
+from tests.factories import ProductFactory, UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]
 
@@ -201,3 +201,34 @@ def test_the_console_fits_a_phone_screen_and_is_keyboard_navigable(live_server, 
     phone.keyboard.press("Tab")
     assert phone.evaluate("document.activeElement.textContent") == "Topology"
     screenshot(phone, "topology-phone")
+
+
+def _sign_in(page, live_server, username, password):
+    page.goto(live_server.url + "/console/shop/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector(f"#who:has-text('signed in as {username}')")
+
+
+def test_staff_see_the_analytics_summary_and_shoppers_are_refused(live_server, page):
+    staff = UserFactory(username="console-staff", is_staff=True)
+    staff.set_password("staff-password-123")
+    staff.save()
+    _sign_in(page, live_server, "console-staff", "staff-password-123")
+    page.get_by_role("link", name="Staff").click()
+    page.wait_for_selector('#staff[data-loaded="true"]', state="attached")
+    assert page.locator("#fig-events").inner_text().isdigit()
+    assert page.locator("#reasons li").first.inner_text().startswith("COMPLETED: ")
+    href = page.locator("#admin-failed").get_attribute("href")
+    assert href == "/admin/order/checkoutsaga/?state__exact=FAILED"
+    screenshot(page, "staff")
+
+    shopper = UserFactory(username="console-shopper")
+    shopper.set_password("shopper-password-123")
+    shopper.save()
+    _sign_in(page, live_server, "console-shopper", "shopper-password-123")
+    page.goto(live_server.url + "/console/staff/")
+    message = page.locator(".message.error", has_text="Analytics summary:")
+    message.wait_for()
+    assert "(403 " in message.inner_text()
