@@ -3,8 +3,9 @@ products, carts and orders the browser reads and changes through the public REST
 
 from __future__ import annotations
 
+import markdown
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -14,6 +15,13 @@ from ecommerce.console import figures, graph, health
 # The saga's steps, as the orders API names them (apps/order/checkout_saga.py).
 FORWARD_STEPS = ("reserve_cart", "hold_stock", "charge_payment", "commit")
 COMPENSATIONS = ("refund_payment", "release_stock", "release_cart")
+
+
+# The pages of the journey the console renders: docs/journey.md and each phase's page.
+DOCS = {
+    "journey": settings.BASE_DIR / "docs" / "journey.md",
+    **{f"phase{n}": settings.BASE_DIR / "phases" / f"phase{n}.md" for n in range(4)},
+}
 
 
 def _topology() -> graph.Topology:
@@ -31,6 +39,7 @@ def topology_page(request):
             "topology": topology,
             "svg": graph.svg(topology),
             "mode": settings.ECOMMERCE_MODE,
+            "docs": [name for name, path in DOCS.items() if path.exists()],
         },
     )
 
@@ -86,3 +95,12 @@ def metrics_json(request):
 @require_GET
 def staff_page(request):
     return render(request, "console/staff.html", {"nav": "staff"})
+
+
+@require_GET
+def doc_page(request, name: str):
+    path = DOCS.get(name)
+    if path is None or not path.exists():
+        raise Http404(name)
+    html = markdown.markdown(path.read_text(), extensions=["tables", "fenced_code"])
+    return render(request, "console/doc.html", {"nav": "journey", "name": name, "html": html})

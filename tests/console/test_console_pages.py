@@ -89,3 +89,16 @@ def test_a_process_whose_metrics_do_not_answer_is_reported_down(client, settings
     figures = client.get("/console/metrics.json").json()["processes"]
     assert figures["cart"] == {"down": True}
     assert "http_requests" in figures["monolith"]
+
+
+@pytest.mark.parametrize("name", ["journey", "phase0", "phase1", "phase2", "phase3"])
+def test_the_journey_and_phase_pages_are_rendered(client, name):
+    response = client.get(f"/console/docs/{name}/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert '<article class="doc" id="doc"><h1>' in body
+    assert "/console/docs/" + name in client.get("/").content.decode() or name == "journey"
+
+
+def test_an_unknown_page_is_a_404(client):
+    assert client.get("/console/docs/settings/").status_code == 404
