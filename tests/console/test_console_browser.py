@@ -232,3 +232,22 @@ def test_staff_see_the_analytics_summary_and_shoppers_are_refused(live_server, p
     message = page.locator(".message.error", has_text="Analytics summary:")
     message.wait_for()
     assert "(403 " in message.inner_text()
+
+
+def test_a_real_service_stopped_shows_down_and_up_again(live_server, page, settings):
+    from tests.fixtures.remote_phase import _running
+
+    if "cart" not in _running:
+        pytest.skip("needs a phase whose cart runs as a service (PHASE=1..3)")
+    cart = _running["cart"]
+    cart.stop()
+    try:
+        page.goto(live_server.url + "/")
+        page.wait_for_selector("#health-cart.down", state="attached")
+        assert page.locator("#health-text-cart").inner_text() == "down"
+        page.wait_for_selector("#health-monolith.up", state="attached")
+        assert page.locator("#processes tbody tr").count() >= 2
+    finally:
+        cart.start(60)
+    page.reload()
+    page.wait_for_selector("#health-cart.up", state="attached")
