@@ -251,3 +251,16 @@ def test_a_real_service_stopped_shows_down_and_up_again(live_server, page, setti
         cart.start(60)
     page.reload()
     page.wait_for_selector("#health-cart.up", state="attached")
+
+
+def test_the_timeline_follows_a_saga_while_it_runs(live_server, page, start_worker):
+    # The checkout is placed while no worker runs: the saga waits at its first step.
+    product = ProductFactory(name="Console radio", stock=5, price=700)
+    _sign_up_and_fill_cart(page, live_server, product, "radio-buyer")
+    _check_out(page, "pm_card_visa")
+    page.wait_for_selector('#order[data-status="PENDING"]', state="attached")
+    assert page.locator("#saga-step").inner_text() == "reserve_cart"
+    # Then a worker comes up, and the same page, not reloaded, shows it finish.
+    start_worker()
+    page.wait_for_selector('#order[data-status="COMPLETED"]', state="attached", timeout=60_000)
+    assert [t[0] for t in _timeline(page)] == FORWARD
