@@ -91,9 +91,10 @@ PARITY_SUITES := tests/accounts/test_accounts_api.py tests/cart/test_cart_api.py
 test-phase1 test-phase2: test-phase%: install
 	PHASE=$* $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)
 
-# Phase 3 also follows one checkout's trace across every process (phase 0 does, in `make test`).
+# Phase 3 also follows one checkout's trace across every process and drives the console in a
+# browser (phase 0 does both, in `make test`).
 test-phase3: install
-	PHASE=3 $(PY) -m pytest -q $(PARITY_SUITES) tests/tracing $(PYTEST_ARGS)
+	PHASE=3 $(PY) -m pytest -q $(PARITY_SUITES) tests/tracing tests/console $(PYTEST_ARGS)
 
 # The same suites in embedded mode, as `make run` starts it: SQLite files, the filesystem broker
 # and a file cache, all in a scratch directory made for the run (settings/test_embedded.py).
@@ -117,3 +118,10 @@ bench-phases: install
 	$(PY) -m benchmarks.grpc_call $(BENCH_GRPC_ARGS)
 	@echo
 	$(PY) -m benchmarks.phases $(BENCH_PHASES_ARGS)
+
+# The journey console's main views, as docs/console/*.png: the browser tests (tests/console)
+# save them as they go, in phase 0 and, for the topology, in phase 3 with every service up.
+.PHONY: screenshots
+screenshots: install
+	CONSOLE_SCREENSHOTS=docs/console PHASE=0 $(PY) -m pytest -q tests/console/test_console_browser.py $(PYTEST_ARGS)
+	CONSOLE_SCREENSHOTS=docs/console PHASE=3 $(PY) -m pytest -q tests/console/test_console_browser.py -k processes_of_the_phase $(PYTEST_ARGS)

@@ -1,4 +1,5 @@
-"""The edge's URLs: the public REST API, its schema and docs, admin, health and metrics."""
+"""The edge's URLs: the public REST API, its schema and docs, admin, health, metrics and the
+journey console."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -37,6 +38,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("", include("django_prometheus.urls")),
+    path("", include("ecommerce.console.urls")),
 ]
 
 handler400 = errors.bad_request_view

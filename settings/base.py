@@ -27,6 +27,9 @@ ECOMMERCE_SERVES: tuple[str, ...] = tuple(env.list("ECOMMERCE_SERVES", default=[
 
 SERVICE_ALIASES = _services.DATABASE_ALIASES
 
+# Where the journey console links a checkout's trace (the Jaeger UI); empty: no link.
+JAEGER_UI_URL = env.str("JAEGER_UI_URL", default="")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -1,0 +1,106 @@
+"""The console's pages. They render the phase's topology on the server; everything about
+products, carts and orders the browser reads and changes through the public REST API."""
+
+from __future__ import annotations
+
+import markdown
+from django.conf import settings
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from ecommerce import resolver
+from ecommerce.console import figures, graph, health
+
+# The saga's steps, as the orders API names them (apps/order/checkout_saga.py).
+FORWARD_STEPS = ("reserve_cart", "hold_stock", "charge_payment", "commit")
+COMPENSATIONS = ("refund_payment", "release_stock", "release_cart")
+
+
+# The pages of the journey the console renders: docs/journey.md and each phase's page.
+DOCS = {
+    "journey": settings.BASE_DIR / "docs" / "journey.md",
+    **{f"phase{n}": settings.BASE_DIR / "phases" / f"phase{n}.md" for n in range(4)},
+}
+
+
+def _topology() -> graph.Topology:
+    return graph.build(resolver.current_phase())
+
+
+@require_GET
+def topology_page(request):
+    topology = _topology()
+    return render(
+        request,
+        "console/topology.html",
+        {
+            "nav": "topology",
+            "topology": topology,
+            "svg": graph.svg(topology),
+            "mode": settings.ECOMMERCE_MODE,
+            "docs": [name for name, path in DOCS.items() if path.exists()],
+        },
+    )
+
+
+@require_GET
+def topology_json(request):
+    return JsonResponse(_topology().as_json())
+
+
+@require_GET
+def health_json(request):
+    return JsonResponse({"processes": health.check(_topology(), request)})
+
+
+@require_GET
+def shop_page(request):
+    return render(request, "console/shop.html", {"nav": "shop"})
+
+
+@require_GET
+def orders_page(request):
+    return render(request, "console/orders.html", {"nav": "orders"})
+
+
+@require_GET
+def order_page(request, order_id: int):
+    return render(
+        request,
+        "console/order.html",
+        {
+            "nav": "orders",
+            "order_id": order_id,
+            "forward_steps": FORWARD_STEPS,
+            "compensations": COMPENSATIONS,
+            "jaeger_url": getattr(settings, "JAEGER_UI_URL", "") or "",
+        },
+    )
+
+
+@require_GET
+def costs_page(request):
+    topology = _topology()
+    return render(request, "console/costs.html", {"nav": "costs", "topology": topology})
+
+
+@require_GET
+def metrics_json(request):
+    return JsonResponse(
+        {"phase": resolver.current_phase().name, "processes": figures.collect(_topology())}
+    )
+
+
+@require_GET
+def staff_page(request):
+    return render(request, "console/staff.html", {"nav": "staff"})
+
+
+@require_GET
+def doc_page(request, name: str):
+    path = DOCS.get(name)
+    if path is None or not path.exists():
+        raise Http404(name)
+    html = markdown.markdown(path.read_text(), extensions=["tables", "fenced_code"])
+    return render(request, "console/doc.html", {"nav": "journey", "name": name, "html": html})

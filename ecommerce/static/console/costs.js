@@ -1,0 +1,63 @@
+// The phase's figures from /console/metrics.json, with rates between two readings.
+"use strict";
+(function () {
+  const { el } = window.Console;
+  let previous = null;
+
+  function set(id, text) { document.getElementById(id).textContent = text; }
+
+  function checkouts(figures) {
+    return figures.views.filter((v) => v.view === "checkout" && v.method === "POST")
+      .reduce((n, v) => n + v.count, 0);
+  }
+
+  function render(data, now) {
+    const edge = data.processes.monolith;
+    set("fig-requests", String(edge.http_requests));
+    set("fig-checkouts", String(checkouts(edge)));
+    if (previous) {
+      const seconds = (now - previous.at) / 1000;
+      const was = previous.data.processes.monolith;
+      set("fig-request-rate", ((edge.http_requests - was.http_requests) / seconds).toFixed(2) + " /s");
+      set("fig-checkout-rate", ((checkouts(edge) - checkouts(was)) / seconds).toFixed(2) + " /s");
+    } else {
+      set("fig-request-rate", "next reading…");
+      set("fig-checkout-rate", "next reading…");
+    }
+    const ratio = edge.catalogue_cache.hit_ratio;
+    set("fig-cache", ratio === null ? "no catalogue reads yet" : (ratio * 100).toFixed(1) + " %");
+    document.querySelector("#views tbody").replaceChildren(...edge.views.map((v) =>
+      el("tr", {}, [el("td", { text: v.view }), el("td", { text: v.method }), el("td", { text: String(v.count) }), el("td", { text: v.mean_ms + " ms" })])
+    ));
+    const rows = [];
+    for (const [name, figures] of Object.entries(data.processes)) {
+      for (const c of figures.grpc_client || []) {
+        rows.push(el("tr", {}, [el("td", { text: name }), el("td", { text: c.grpc_service }), el("td", { text: c.grpc_method }), el("td", { text: String(c.count) }), el("td", { text: c.mean_ms + " ms" })]));
+      }
+    }
+    document.querySelector("#grpc tbody").replaceChildren(...rows);
+    document.getElementById("process-metrics").replaceChildren(...Object.entries(data.processes).map(([name, f]) =>
+      el("li", { "data-process": name, text: name + ": " + (f.down ? "down (its /metrics did not answer)" :
+        f.http_requests + " HTTP requests, " + (f.grpc_server || []).reduce((n, s) => n + s.count, 0) + " gRPC calls served") })
+    ));
+    document.getElementById("costs").dataset.readings = String((previous ? 2 : 1));
+  }
+
+  async function poll(url) {
+    try {
+      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      const data = await response.json();
+      const now = Date.now();
+      render(data, now);
+      previous = { data, at: now };
+    } catch (e) {
+      window.Console.message("Metrics: " + e.message, "error");
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const url = document.getElementById("costs").dataset.url;
+    poll(url);
+    setInterval(() => poll(url), 3000);
+  });
+})();
