@@ -33,6 +33,7 @@ def order_data(
         user_id=order.user_id,
         status=order.status,
         failure_reason=order.failure_reason,
+        trace_id=order.trace_id,
         lines=tuple(
             OrderLineData(
                 product_id=line.product_id,

@@ -22,6 +22,8 @@ class Order(models.Model):
     total = models.PositiveBigIntegerField(default=0, help_text="Minor units.")
     currency = models.CharField(max_length=3, blank=True, default="")
     payment_method = models.CharField(max_length=100)
+    # The trace of the request that placed it (hex), where tracing is on: the console links it.
+    trace_id = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from apps.order import events, metrics
 from apps.order.models import CheckoutSaga, Order, OrderLine
-from ecommerce import resolver
+from ecommerce import resolver, tracing
 from ecommerce.errors import CartEmpty, CartLocked, IdempotencyConflict, InvalidRequest
 from ecommerce.failpoints import failpoint
 from ecommerce.messaging import send_command
@@ -58,6 +58,7 @@ def order_checkout(
                 payment_method=payment_method,
                 total=cart.total,
                 currency=cart.currency,
+                trace_id=(tracing.current_ids() or ("",))[0],
             )
             lines = OrderLine.objects.bulk_create(
                 OrderLine(

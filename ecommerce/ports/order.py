@@ -44,6 +44,8 @@ class OrderData:
     created_at: datetime
     saga_step: str
     saga_history: tuple[SagaStepData, ...]
+    # The trace of the checkout that placed it, hex; "" where tracing is off.
+    trace_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ def test_checkout_answers_201_with_a_pending_order_and_its_location(user, auth_a
     assert order["total"] == 3000
     assert order["lines"][0]["product_id"] == product.pk
     assert order["saga"]["step"] == "reserve_cart"
+    assert order["trace_id"] is None  # tracing is off here (tests/tracing has it on)
 
 
 def test_the_same_key_returns_the_same_order_and_starts_no_second_saga(user, auth_api):

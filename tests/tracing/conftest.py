@@ -99,6 +99,14 @@ class Edge(Process):
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def get(self, path: str, headers: dict[str, str]) -> tuple[int, dict]:
+        request = urllib.request.Request(self.url(path), headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.load(exc)
+
     def post(self, path: str, body: dict, headers: dict[str, str]) -> tuple[int, dict]:
         request = urllib.request.Request(
             self.url(path),

@@ -79,6 +79,10 @@ def test_a_checkout_is_one_trace_across_every_process_and_the_consumer_links_to_
     assert order.status == Order.Status.COMPLETED
     spans = otlp_receiver.wait_for(_has_saga_steps(order_id, FORWARD))
     trace_id = _trace_of(spans, order_id)
+    # the order remembers its trace, and the API (and so the console) shows it
+    assert order.trace_id == trace_id
+    status, shown = edge.get(f"/api/orders/{order_id}", {"Authorization": f"Token {token}"})
+    assert (status, shown["trace_id"]) == (200, trace_id)
 
     def everything_arrived(spans) -> bool:
         mine = [s for s in spans if s.trace_id == trace_id]

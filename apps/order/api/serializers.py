@@ -49,4 +49,8 @@ class OrderOutput(serializers.Serializer):
     total = serializers.IntegerField()
     currency = serializers.CharField()
     created_at = serializers.DateTimeField()
+    trace_id = serializers.CharField(
+        allow_null=True,
+        help_text="The checkout's trace (32 hex digits) where tracing is on, else null.",
+    )
     saga = SagaOutput()

@@ -42,6 +42,7 @@ def order_body(order: OrderData) -> dict:
         "total": order.total,
         "currency": order.currency,
         "created_at": _iso(order.created_at),
+        "trace_id": order.trace_id or None,
         "saga": {
             "step": order.saga_step,
             "history": [

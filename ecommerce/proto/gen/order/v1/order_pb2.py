@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14order/v1/order.proto\x12\x08order.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"`\n\tOrderLine\x12\x12\n\nproduct_id\x18\x01 \x01(\x03\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x12\n\nunit_price\x18\x05 \x01(\x03\"\xaa\x01\n\x08SagaStep\x12\x0c\n\x04step\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x03\x12.\n\nstarted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"\xfe\x01\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0f\n\x07user_id\x18\x02 \x01(\x03\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x16\n\x0e\x66\x61ilure_reason\x18\x04 \x01(\t\x12\"\n\x05lines\x18\x05 \x03(\x0b\x32\x13.order.v1.OrderLine\x12\r\n\x05total\x18\x06 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tsaga_step\x18\t \x01(\t\x12(\n\x0csaga_history\x18\n \x03(\x0b\x32\x12.order.v1.SagaStep\"S\n\x0f\x43heckoutRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x16\n\x0epayment_method\x18\x03 \x01(\t\"C\n\x10\x43heckoutResponse\x12\x1e\n\x05order\x18\x01 \x01(\x0b\x32\x0f.order.v1.Order\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"E\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x03\x12\x14\n\x07user_id\x18\x02 \x01(\x03H\x00\x88\x01\x01\x42\n\n\x08_user_id\"2\n\x10GetOrderResponse\x12\x1e\n\x05order\x18\x01 \x01(\x0b\x32\x0f.order.v1.Order\"$\n\x11ListOrdersRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\"5\n\x12ListOrdersResponse\x12\x1f\n\x06orders\x18\x01 \x03(\x0b\x32\x0f.order.v1.Order2\xdd\x01\n\x0cOrderService\x12\x41\n\x08\x43heckout\x12\x19.order.v1.CheckoutRequest\x1a\x1a.order.v1.CheckoutResponse\x12\x41\n\x08GetOrder\x12\x19.order.v1.GetOrderRequest\x1a\x1a.order.v1.GetOrderResponse\x12G\n\nListOrders\x12\x1b.order.v1.ListOrdersRequest\x1a\x1c.order.v1.ListOrdersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14order/v1/order.proto\x12\x08order.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"`\n\tOrderLine\x12\x12\n\nproduct_id\x18\x01 \x01(\x03\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x12\n\nunit_price\x18\x05 \x01(\x03\"\xaa\x01\n\x08SagaStep\x12\x0c\n\x04step\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x03\x12.\n\nstarted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"\x90\x02\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0f\n\x07user_id\x18\x02 \x01(\x03\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x16\n\x0e\x66\x61ilure_reason\x18\x04 \x01(\t\x12\"\n\x05lines\x18\x05 \x03(\x0b\x32\x13.order.v1.OrderLine\x12\r\n\x05total\x18\x06 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tsaga_step\x18\t \x01(\t\x12(\n\x0csaga_history\x18\n \x03(\x0b\x32\x12.order.v1.SagaStep\x12\x10\n\x08trace_id\x18\x0b \x01(\t\"S\n\x0f\x43heckoutRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x16\n\x0epayment_method\x18\x03 \x01(\t\"C\n\x10\x43heckoutResponse\x12\x1e\n\x05order\x18\x01 \x01(\x0b\x32\x0f.order.v1.Order\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"E\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x03\x12\x14\n\x07user_id\x18\x02 \x01(\x03H\x00\x88\x01\x01\x42\n\n\x08_user_id\"2\n\x10GetOrderResponse\x12\x1e\n\x05order\x18\x01 \x01(\x0b\x32\x0f.order.v1.Order\"$\n\x11ListOrdersRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\"5\n\x12ListOrdersResponse\x12\x1f\n\x06orders\x18\x01 \x03(\x0b\x32\x0f.order.v1.Order2\xdd\x01\n\x0cOrderService\x12\x41\n\x08\x43heckout\x12\x19.order.v1.CheckoutRequest\x1a\x1a.order.v1.CheckoutResponse\x12\x41\n\x08GetOrder\x12\x19.order.v1.GetOrderRequest\x1a\x1a.order.v1.GetOrderResponse\x12G\n\nListOrders\x12\x1b.order.v1.ListOrdersRequest\x1a\x1c.order.v1.ListOrdersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,19 +37,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SAGASTEP']._serialized_start=166
   _globals['_SAGASTEP']._serialized_end=336
   _globals['_ORDER']._serialized_start=339
-  _globals['_ORDER']._serialized_end=593
-  _globals['_CHECKOUTREQUEST']._serialized_start=595
-  _globals['_CHECKOUTREQUEST']._serialized_end=678
-  _globals['_CHECKOUTRESPONSE']._serialized_start=680
-  _globals['_CHECKOUTRESPONSE']._serialized_end=747
-  _globals['_GETORDERREQUEST']._serialized_start=749
-  _globals['_GETORDERREQUEST']._serialized_end=818
-  _globals['_GETORDERRESPONSE']._serialized_start=820
-  _globals['_GETORDERRESPONSE']._serialized_end=870
-  _globals['_LISTORDERSREQUEST']._serialized_start=872
-  _globals['_LISTORDERSREQUEST']._serialized_end=908
-  _globals['_LISTORDERSRESPONSE']._serialized_start=910
-  _globals['_LISTORDERSRESPONSE']._serialized_end=963
-  _globals['_ORDERSERVICE']._serialized_start=966
-  _globals['_ORDERSERVICE']._serialized_end=1187
+  _globals['_ORDER']._serialized_end=611
+  _globals['_CHECKOUTREQUEST']._serialized_start=613
+  _globals['_CHECKOUTREQUEST']._serialized_end=696
+  _globals['_CHECKOUTRESPONSE']._serialized_start=698
+  _globals['_CHECKOUTRESPONSE']._serialized_end=765
+  _globals['_GETORDERREQUEST']._serialized_start=767
+  _globals['_GETORDERREQUEST']._serialized_end=836
+  _globals['_GETORDERRESPONSE']._serialized_start=838
+  _globals['_GETORDERRESPONSE']._serialized_end=888
+  _globals['_LISTORDERSREQUEST']._serialized_start=890
+  _globals['_LISTORDERSREQUEST']._serialized_end=926
+  _globals['_LISTORDERSRESPONSE']._serialized_start=928
+  _globals['_LISTORDERSRESPONSE']._serialized_end=981
+  _globals['_ORDERSERVICE']._serialized_start=984
+  _globals['_ORDERSERVICE']._serialized_end=1205
 # @@protoc_insertion_point(module_scope)

@@ -40,7 +40,7 @@ class SagaStep(_message.Message):
     def __init__(self, step: _Optional[str] = ..., status: _Optional[str] = ..., attempts: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "user_id", "status", "failure_reason", "lines", "total", "currency", "created_at", "saga_step", "saga_history")
+    __slots__ = ("id", "user_id", "status", "failure_reason", "lines", "total", "currency", "created_at", "saga_step", "saga_history", "trace_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,7 @@ class Order(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     SAGA_STEP_FIELD_NUMBER: _ClassVar[int]
     SAGA_HISTORY_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     id: int
     user_id: int
     status: str
@@ -61,7 +62,8 @@ class Order(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     saga_step: str
     saga_history: _containers.RepeatedCompositeFieldContainer[SagaStep]
-    def __init__(self, id: _Optional[int] = ..., user_id: _Optional[int] = ..., status: _Optional[str] = ..., failure_reason: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[int] = ..., currency: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., saga_step: _Optional[str] = ..., saga_history: _Optional[_Iterable[_Union[SagaStep, _Mapping]]] = ...) -> None: ...
+    trace_id: str
+    def __init__(self, id: _Optional[int] = ..., user_id: _Optional[int] = ..., status: _Optional[str] = ..., failure_reason: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[int] = ..., currency: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., saga_step: _Optional[str] = ..., saga_history: _Optional[_Iterable[_Union[SagaStep, _Mapping]]] = ..., trace_id: _Optional[str] = ...) -> None: ...
 
 class CheckoutRequest(_message.Message):
     __slots__ = ("user_id", "idempotency_key", "payment_method")
