@@ -57,6 +57,18 @@ TABLE = [
     Row("get", "healthz", (200, 200, 200)),
     Row("get", "readyz", (200, 200, 200)),
     Row("get", "metrics", (200, 200, 200)),
+    # The console: pages every visitor may open. They hold no data of their own; the browser
+    # fills them from the API with the visitor's token, so the rows above decide what it sees.
+    Row("get", "", (200, 200, 200)),
+    Row("get", "console/topology.json", (200, 200, 200)),
+    Row("get", "console/health.json", (200, 200, 200)),
+    Row("get", "console/metrics.json", (200, 200, 200)),
+    Row("get", "console/costs/", (200, 200, 200)),
+    Row("get", "console/docs/<slug:name>/", (200, 200, 200)),
+    Row("get", "console/staff/", (200, 200, 200)),
+    Row("get", "console/shop/", (200, 200, 200)),
+    Row("get", "console/orders/", (200, 200, 200)),
+    Row("get", "console/orders/<int:order_id>/", (200, 200, 200)),
 ]
 ROUTES = {row.route for row in TABLE}
 
@@ -116,7 +128,7 @@ def world(client_for):
 def _path(route: str, world) -> str:
     return "/" + route.replace("<int:product_id>", str(world["other_product"].pk)).replace(
         "<int:order_id>", str(world["order"].pk)
-    )
+    ).replace("<slug:name>", "journey")
 
 
 def _body(row: Row, caller: str, world) -> dict | None:
