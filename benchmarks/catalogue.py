@@ -194,6 +194,22 @@ def measure(base: str, targets: list[tuple[str, str, Path | None]], args) -> lis
     return kept
 
 
+def platform_env(database_url: str, redis_url: str, workdir: Path) -> dict[str, str]:
+    """The environment of a services-mode platform on a scratch database, and nothing else."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "ECOMMERCE_MODE": "services",
+        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": os.environ.get(
+            "CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"
+        ),
+        "ECOMMERCE_VAR_DIR": str(workdir / "var"),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5, help="per measurement (default 5)")
@@ -220,18 +236,7 @@ def main() -> None:
     results: list[Result] = []
     started = time.monotonic()
     with scratch_database(postgres) as database_url:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "ECOMMERCE_MODE": "services",
-            "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "CELERY_BROKER_URL": os.environ.get(
-                "CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"
-            ),
-            "ECOMMERCE_VAR_DIR": str(workdir / "var"),
-            "LOG_LEVEL": "WARNING",
-        }
+        env = platform_env(database_url, redis_url, workdir)
         print(f"seeding a catalogue in {database_url.rsplit('/', 1)[1]} ...", flush=True)
         run([sys.executable, "manage.py", "migrate_all", "-v0"], env)
         run([sys.executable, "manage.py", "seed_demo"], env)

@@ -33,6 +33,7 @@ from benchmarks.catalogue import (
     ROOT,
     gunicorn,
     parse,
+    platform_env,
     product_ids_script,
     run,
     scratch_database,
@@ -78,17 +79,7 @@ def detail(args, configurations: dict[str, dict[str, str]]) -> dict[str, float]:
     runs: dict[str, list] = {name: [] for name in configurations}
     try:
         with scratch_database(postgres) as database_url, ExitStack() as stack:
-            env = {
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "ECOMMERCE_MODE": "services",
-                "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
-                "DATABASE_URL": database_url,
-                "REDIS_URL": redis_url,
-                "CELERY_BROKER_URL": os.environ.get(
-                    "CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"
-                ),
-                "ECOMMERCE_VAR_DIR": str(workdir / "var"),
-                "LOG_LEVEL": "WARNING",
+            env = platform_env(database_url, redis_url, workdir) | {
                 "CATALOGUE_CACHE_TIMEOUT": "300",
                 "CATALOGUE_LOCAL_CACHE": "1",
             }
