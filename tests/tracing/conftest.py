@@ -21,6 +21,7 @@ from tests.fixtures.kafka import kafka_bootstrap, kafka_topics  # noqa: F401
 from tests.fixtures.otlp import otlp_receiver  # noqa: F401
 from tests.fixtures.remote_phase import remote_phase, restart_services_with, restore_services
 from tests.fixtures.services import free_port
+from tests.fixtures.web import gunicorn_command
 from tests.fixtures.worker import ROOT, process_env
 from tests.saga.conftest import clean_broker, start_worker  # noqa: F401
 
@@ -66,21 +67,7 @@ class Edge(Process):
         self.port = free_port()
         super().__init__(
             "edge",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "ecommerce.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "1",
-                "--no-control-socket",
-                "--access-logfile",
-                "-",
-                "--error-logfile",
-                "-",
-            ],  # fmt: skip
+            gunicorn_command(self.port, workers=1, access_log=True),
             log_dir=log_dir,
             env=env,
         )
