@@ -69,7 +69,7 @@ $(BUF): package.json
 	touch $@
 
 proto: install
-	$(PY) -m ecommerce.proto.generate
+	$(PY) -m ecommerce.grpc.generate
 
 proto-lint: install $(BUF)
 	$(BUF) lint
@@ -79,7 +79,7 @@ proto-lint: install $(BUF)
 	else \
 		echo "buf breaking: $(BREAKING_AGAINST) has no contracts yet, nothing to compare"; \
 	fi
-	$(PY) -m ecommerce.proto.generate --check
+	$(PY) -m ecommerce.grpc.generate --check
 
 # Phase parity: the API, saga and crash-recovery suites, unchanged, in phase 0 (one process),
 # in phases 1 and 2 (the cart, then the catalogue too, as services) and in phase 3 (every app a

@@ -168,7 +168,7 @@ def cart_products(size: int) -> list[int]:
 def deep_cursor_path(size: int) -> tuple[str, str] | None:
     """The cursor page at the same depth as the deep `page=`, where the API has cursors."""
     from apps.product import selectors
-    from ecommerce.ports.product import ProductQuery
+    from ecommerce.contracts.product.port import ProductQuery
 
     encode = getattr(selectors, "_encode", None)
     if encode is None:

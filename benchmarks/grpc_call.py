@@ -30,9 +30,12 @@ def _serve_fixed(port: int, payload_product_id: int) -> None:
     import django
 
     django.setup()
-    from apps.product import grpc as product_grpc
+    from apps.product.adapters import LocalProductAdapter
+    from ecommerce.contracts.product.port import ProductData
+    from ecommerce.grpc.contracts import CONTRACTS
     from ecommerce.grpc.server import build_server
-    from ecommerce.ports.product import ProductData
+
+    servicer = CONTRACTS["product"].servicer(LocalProductAdapter)
 
     answer = _product(payload_product_id, ProductData)
 
@@ -43,11 +46,11 @@ def _serve_fixed(port: int, payload_product_id: int) -> None:
             return answer
 
     def register(server):
-        product_grpc.servicer.register(server, MemoryPort())
+        servicer.register(server, MemoryPort())
 
     server, _, _ = build_server(
         register=register,
-        service_names=(product_grpc.SERVICE_NAME,),
+        service_names=(servicer.service_name,),
         address=f"127.0.0.1:{port}",
     )
     server.start()
@@ -61,9 +64,9 @@ def _serve_bare(port: int, payload_product_id: int) -> None:
 
     import grpc
 
+    from ecommerce.contracts.product.port import ProductData
+    from ecommerce.grpc.gen.product.v1 import product_pb2 as pb
     from ecommerce.grpc.messages import fill
-    from ecommerce.ports.product import ProductData
-    from ecommerce.proto.gen.product.v1 import product_pb2 as pb
 
     response = pb.GetProductResponse()
     fill(response.product, _product(payload_product_id, ProductData))
@@ -176,11 +179,14 @@ def run(calls: int) -> None:
         import grpc
         from django.conf import settings
 
-        from apps.product.adapters import GrpcProductAdapter, LocalProductAdapter
+        from apps.product.adapters import LocalProductAdapter
+        from ecommerce.grpc.contracts import CONTRACTS
+
+        GrpcProductAdapter = CONTRACTS["product"].client  # noqa: N806 - a class
         from apps.product.models import Category, Product
+        from ecommerce.contracts.product.port import ProductData
+        from ecommerce.grpc.gen.product.v1 import product_pb2 as pb
         from ecommerce.grpc.messages import from_message
-        from ecommerce.ports.product import ProductData
-        from ecommerce.proto.gen.product.v1 import product_pb2 as pb
 
         category = Category.objects.create(name="Coffee", slug="coffee")
         product = Product.objects.create(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import signal
 
-from ecommerce.errors import ServiceUnavailable
+from ecommerce.contracts.errors import ServiceUnavailable
 
 
 class InjectedFailure(RuntimeError):

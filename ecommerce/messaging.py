@@ -16,7 +16,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from prometheus_client import Counter
 
 from ecommerce.celery import app
-from ecommerce.errors import InvalidRequest, ServiceUnavailable
+from ecommerce.contracts.errors import InvalidRequest, ServiceUnavailable
 from ecommerce.queues import DEAD_QUEUES, WORK_QUEUES
 
 TASK_RETRIES = Counter(

@@ -1,8 +1,8 @@
 """The transactional outbox: domain events written in the same transaction as the change.
 
 Each service app has its own concrete `OutboxEvent` (in its own database); a relay publishes
-the rows to Kafka. Event types and payloads are listed in `EVENT_TYPES`: the contract the
-analytics consumer reads.
+the rows to Kafka. Event types and payload keys come from each service's contract, gathered
+in `EVENT_TYPES`: what the analytics consumer reads.
 """
 
 from __future__ import annotations
@@ -14,26 +14,20 @@ from django.db import models
 from django.utils import timezone
 
 from ecommerce import tracing
+from ecommerce.contracts.cart.events import CART_EVENTS
+from ecommerce.contracts.order.events import ORDER_EVENTS, ORDER_LINE_KEYS
+from ecommerce.contracts.payment.events import PAYMENT_EVENTS
+from ecommerce.contracts.product.events import PRODUCT_EVENTS
 
 SCHEMA_VERSION = 1
 
-# type -> payload keys every producer includes (more may follow; consumers ignore extras).
+# Every service's events, as its contract (ecommerce/contracts/<service>/events.py) lists them.
 EVENT_TYPES: dict[str, tuple[str, ...]] = {
-    "product.created": ("product_id", "sku", "name", "price", "currency", "stock", "is_active"),
-    "product.updated": ("product_id", "sku", "name", "price", "currency", "stock", "is_active"),
-    "product.stock_changed": ("product_id", "delta", "reason", "hold_key"),
-    "cart.item_added": ("user_id", "product_id", "quantity"),
-    "cart.item_removed": ("user_id", "product_id"),
-    "order.created": ("order_id", "user_id", "total", "currency", "lines"),
-    "order.completed": ("order_id", "user_id", "total", "currency", "lines"),
-    "order.failed": ("order_id", "user_id", "reason"),
-    "payment.succeeded": ("payment_id", "order_id", "amount", "currency"),
-    "payment.declined": ("payment_id", "order_id", "amount", "currency", "decline_code"),
-    "payment.refunded": ("payment_id", "order_id", "amount", "currency"),
-    "saga.step_failed": ("order_id", "step", "reason"),
+    **PRODUCT_EVENTS,
+    **CART_EVENTS,
+    **ORDER_EVENTS,
+    **PAYMENT_EVENTS,
 }
-# Each entry of an order event's `lines`: integers, unit_price in minor units (sku, name may follow).
-ORDER_LINE_KEYS: tuple[str, ...] = ("product_id", "quantity", "unit_price")
 
 
 class OutboxEventBase(models.Model):

@@ -1,6 +1,8 @@
 """Hands callers the adapter the phase names for each port: in-process or gRPC.
 
-Adapters are named by dotted path so that no app imports another, not even indirectly.
+The in-process adapter is named by dotted path (phases/services.py) so that no app imports
+another, not even indirectly; the gRPC one is built from the service's contract alone
+(ecommerce.grpc.contracts), so calling a remote service loads none of its code.
 """
 
 from __future__ import annotations
@@ -12,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from ecommerce.grpc.contracts import CONTRACTS
 from phases import Phase
 from phases.services import REGISTRY
 
 if TYPE_CHECKING:
-    from ecommerce.ports.cart import CartPort
-    from ecommerce.ports.order import OrderPort
-    from ecommerce.ports.payment import PaymentPort
-    from ecommerce.ports.product import ProductPort
+    from ecommerce.contracts.cart.port import CartPort
+    from ecommerce.contracts.order.port import OrderPort
+    from ecommerce.contracts.payment.port import PaymentPort
+    from ecommerce.contracts.product.port import ProductPort
 
-ADAPTERS = {name: (s.local_adapter, s.grpc_adapter) for name, s in REGISTRY.items()}
 
 _lock = threading.Lock()
 _instances: dict[tuple[str, bool], Any] = {}
@@ -37,9 +39,15 @@ def serving_locally() -> frozenset[str]:
 
 
 @cache
-def _load(path: str) -> type:
-    module, _, name = path.rpartition(".")
+def local_adapter(app: str) -> type:
+    """The class that implements `app`'s port in-process (what its `serve` process serves)."""
+    module, _, name = REGISTRY[app].local_adapter.rpartition(".")
     return getattr(import_module(module), name)
+
+
+def remote_adapter(app: str) -> type:
+    """The class that implements `app`'s port over gRPC, from its contract."""
+    return CONTRACTS[app].client
 
 
 def port(app: str, *, remote: bool | None = None) -> Any:
@@ -55,7 +63,7 @@ def port(app: str, *, remote: bool | None = None) -> Any:
         with _lock:
             adapter = _instances.get(key)
             if adapter is None:
-                adapter = _load(ADAPTERS[app][1 if remote else 0])()
+                adapter = (remote_adapter(app) if remote else local_adapter(app))()
                 _instances[key] = adapter
     return adapter
 

@@ -1,8 +1,10 @@
 """The one list of services: every module that needs "which services are there" reads it here.
 
 Plain data. Each entry says what a service owns (its database alias, its queue, its Kafka
-topic), where it listens when it runs as its own process, which ports it calls, and which two
-adapters implement its port (named by dotted path so that no app imports another).
+topic), where it listens when it runs as its own process, which ports it calls, and which class
+implements its port in-process (named by dotted path so that no app imports another). Its
+contract, and the gRPC client built from it, are `ecommerce.contracts.<name>` and
+`ecommerce.grpc.contracts.CONTRACTS[<name>]`.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ class Service:
     http_port: int
     # The ports it calls: once extracted it reaches them over gRPC.
     calls: tuple[str, ...] = ()
-    # Its Celery work queue (commands and saga replies), if it has one; the names match
-    # ecommerce.ports.messages, which the tests check.
+    # Its Celery work queue (commands and saga replies), if it has one; the name matches its
+    # contract's commands module (ecommerce/contracts/<name>/commands.py), which the tests check.
     queue: str | None = None
-    # In-process and gRPC adapters of its port.
-    local_adapter: str = ""
-    grpc_adapter: str = ""
+
+    @property
+    def local_adapter(self) -> str:
+        """The in-process adapter of its port, by dotted path (no app imports another)."""
+        return f"apps.{self.name}.adapters.Local{self.name.capitalize()}Adapter"
 
     @property
     def alias(self) -> str:
@@ -36,29 +40,13 @@ class Service:
         return self.name
 
 
-def _adapters(app: str, port: str) -> dict[str, str]:
-    return {
-        "local_adapter": f"apps.{app}.adapters.Local{port}Adapter",
-        "grpc_adapter": f"apps.{app}.adapters.Grpc{port}Adapter",
-    }
-
-
 REGISTRY: dict[str, Service] = {
     service.name: service
     for service in (
-        Service("product", 50051, 8101, **_adapters("product", "Product")),
-        Service(
-            "cart", 50052, 8102, ("product",), "cart", **_adapters("cart", "Cart")
-        ),
-        Service(
-            "order",
-            50053,
-            8103,
-            ("cart", "product", "payment"),
-            "order",
-            **_adapters("order", "Order"),
-        ),
-        Service("payment", 50054, 8104, **_adapters("payment", "Payment")),
+        Service("product", 50051, 8101),
+        Service("cart", 50052, 8102, ("product",), "cart"),
+        Service("order", 50053, 8103, ("cart", "product", "payment"), "order"),
+        Service("payment", 50054, 8104),
     )
 }
 

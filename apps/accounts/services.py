@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
-from ecommerce.errors import Conflict, DomainError, InvalidRequest
+from ecommerce.contracts.errors import Conflict, DomainError, InvalidRequest
 
 
 class InvalidCredentials(DomainError):

@@ -1,4 +1,5 @@
-"""The cart's port, twice: in-process over its selectors and services, and over gRPC."""
+"""The cart's port in-process, over its selectors and services (served over gRPC by
+ecommerce.grpc.contracts)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,8 @@ from django.conf import settings
 
 from apps.cart import selectors, services
 from apps.cart.models import Cart, CartItem, CartReservation
-from ecommerce.grpc.binding import grpc_client
-from ecommerce.ports.cart import CART_RPCS, CartData, CartLine, CartPort
-from ecommerce.ports.cart import CartReservation as ReservationData
-from ecommerce.proto.gen.cart.v1 import cart_pb2 as pb
+from ecommerce.contracts.cart.port import CartData, CartLine
+from ecommerce.contracts.cart.port import CartReservation as ReservationData
 
 
 def _line(item) -> CartLine:
@@ -73,7 +72,3 @@ class LocalCartAdapter:
 
     def commit(self, *, reservation_key: str) -> ReservationData:
         return reservation_data(services.cart_commit(reservation_key=reservation_key))
-
-
-# The port over gRPC: every method sends its RPC, as ecommerce.ports.cart.CART_RPCS names it.
-GrpcCartAdapter = grpc_client(CartPort, CART_RPCS, pb, service="cart")

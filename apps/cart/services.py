@@ -6,20 +6,12 @@ from django.db import IntegrityError, transaction
 
 from apps.cart.models import Cart, CartItem, CartReservation, OutboxEvent
 from ecommerce import resolver
-from ecommerce.errors import (
-    CartEmpty,
-    CartItemNotFound,
-    CartLocked,
-    Conflict,
-    InvalidRequest,
-    NotFound,
-    OutOfStock,
-    ProductNotFound,
-    ProductUnavailable,
-)
+from ecommerce.contracts.cart.errors import CartEmpty, CartItemNotFound, CartLocked
+from ecommerce.contracts.cart.port import MAX_LINE_QUANTITY
+from ecommerce.contracts.errors import Conflict, InvalidRequest, NotFound
+from ecommerce.contracts.keys import key_check
+from ecommerce.contracts.product.errors import OutOfStock, ProductNotFound, ProductUnavailable
 from ecommerce.outbox import emit
-from ecommerce.ports.cart import MAX_LINE_QUANTITY
-from ecommerce.ports.keys import key_check
 
 DB = "cart"
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from celery import shared_task
 
 from ecommerce import resolver
-from ecommerce.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
+from ecommerce.contracts.cart.commands import CART_RELEASE_ITEMS, CART_RESERVE_ITEMS
+from ecommerce.contracts.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
+from ecommerce.contracts.order.commands import ORDER_QUEUE, SAGA_REPLY
 from ecommerce.failpoints import failpoint
 from ecommerce.messaging import CommandTask, require_id, send_command
-from ecommerce.ports import messages
 
 
 def _key(value) -> str:
@@ -21,8 +22,8 @@ def _reply(
     order_id: int, step: str, *, ok: bool, result: dict | None = None, error: str = ""
 ) -> None:
     send_command(
-        messages.SAGA_REPLY,
-        messages.ORDER_QUEUE,
+        SAGA_REPLY,
+        ORDER_QUEUE,
         order_id=order_id,
         step=step,
         ok=ok,
@@ -31,9 +32,9 @@ def _reply(
     )
 
 
-@shared_task(name=messages.CART_RESERVE_ITEMS, base=CommandTask)
+@shared_task(name=CART_RESERVE_ITEMS, base=CommandTask)
 def reserve_items(*, order_id: int, user_id: int, reservation_key: str) -> None:
-    failpoint(f"task.{messages.CART_RESERVE_ITEMS}")
+    failpoint(f"task.{CART_RESERVE_ITEMS}")
     order_id, user_id = require_id(order_id, "order_id"), require_id(user_id, "user_id")
     try:
         reservation = resolver.cart().reserve(
@@ -68,9 +69,9 @@ def reserve_items(*, order_id: int, user_id: int, reservation_key: str) -> None:
     )
 
 
-@shared_task(name=messages.CART_RELEASE_ITEMS, base=CommandTask)
+@shared_task(name=CART_RELEASE_ITEMS, base=CommandTask)
 def release_items(*, order_id: int, user_id: int, reservation_key: str) -> None:
-    failpoint(f"task.{messages.CART_RELEASE_ITEMS}")
+    failpoint(f"task.{CART_RELEASE_ITEMS}")
     order_id, user_id = require_id(order_id, "order_id"), require_id(user_id, "user_id")
     try:
         reservation = resolver.cart().release(

@@ -1,19 +1,16 @@
-"""The order's port, twice: in-process over its services and selectors, and over gRPC."""
+"""The order's port in-process, over its services and selectors (served over gRPC by
+ecommerce.grpc.contracts)."""
 
 from __future__ import annotations
 
 from apps.order import selectors, services
 from apps.order.models import Order, OrderLine, SagaStep
-from ecommerce.grpc.binding import grpc_client
-from ecommerce.ports.order import (
-    ORDER_RPCS,
+from ecommerce.contracts.order.port import (
     CheckoutResult,
     OrderData,
     OrderLineData,
-    OrderPort,
     SagaStepData,
 )
-from ecommerce.proto.gen.order.v1 import order_pb2 as pb
 
 
 def order_data(
@@ -79,7 +76,3 @@ class LocalOrderAdapter:
 
     def list(self, *, user_id: int) -> list[OrderData]:
         return [order_data(order) for order in selectors.order_list(user_id=user_id)]
-
-
-# The port over gRPC: every method sends its RPC, as ecommerce.ports.order.ORDER_RPCS names it.
-GrpcOrderAdapter = grpc_client(OrderPort, ORDER_RPCS, pb, service="order")

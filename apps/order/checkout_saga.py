@@ -23,23 +23,19 @@ from apps.order import events, metrics
 from apps.order.models import CheckoutSaga, Order, OrderLine, SagaStep
 from apps.order.saga_lock import saga_lock
 from ecommerce import resolver, tracing
-from ecommerce.errors import (
+from ecommerce.contracts.cart.commands import CART_QUEUE, CART_RELEASE_ITEMS, CART_RESERVE_ITEMS
+from ecommerce.contracts.errors import (
     Conflict,
     IdempotencyConflict,
     InvalidRequest,
     NotFound,
-    OutOfStock,
-    PaymentDeclined,
-    PaymentError,
-    PaymentUnavailable,
-    ProductNotFound,
-    ProductUnavailable,
     ServiceUnavailable,
 )
+from ecommerce.contracts.payment.errors import PaymentDeclined, PaymentError, PaymentUnavailable
+from ecommerce.contracts.product.errors import OutOfStock, ProductNotFound, ProductUnavailable
+from ecommerce.contracts.product.port import StockLine
 from ecommerce.failpoints import InjectedFailure, failpoint
 from ecommerce.messaging import send_command
-from ecommerce.ports import messages
-from ecommerce.ports.product import StockLine
 
 logger = logging.getLogger(__name__)
 
@@ -324,8 +320,8 @@ def reserve_cart(saga: CheckoutSaga) -> Wait | None:
         step_failed(saga, "reserve_cart", reason="cart_unavailable", error="no reply from the cart")
         return CONTINUE
     send_command(
-        messages.CART_RESERVE_ITEMS,
-        messages.CART_QUEUE,
+        CART_RESERVE_ITEMS,
+        CART_QUEUE,
         order_id=saga.order_id,
         user_id=saga.order.user_id,
         reservation_key=saga.reservation_key,
@@ -451,8 +447,8 @@ def release_stock(saga: CheckoutSaga) -> Wait | None:
 def release_cart(saga: CheckoutSaga) -> Wait | None:
     step_start(saga, "release_cart")
     send_command(
-        messages.CART_RELEASE_ITEMS,
-        messages.CART_QUEUE,
+        CART_RELEASE_ITEMS,
+        CART_QUEUE,
         order_id=saga.order_id,
         user_id=saga.order.user_id,
         reservation_key=saga.reservation_key,

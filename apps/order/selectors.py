@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from apps.order.models import CheckoutSaga, Order, SagaStep
-from ecommerce.errors import OrderNotFound
+from ecommerce.contracts.order.errors import OrderNotFound
 
 
 def _orders() -> QuerySet[Order]:

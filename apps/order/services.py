@@ -10,11 +10,12 @@ from django.db import IntegrityError, transaction
 from apps.order import events, metrics
 from apps.order.models import CheckoutSaga, Order, OrderLine
 from ecommerce import resolver, tracing
-from ecommerce.errors import CartEmpty, CartLocked, IdempotencyConflict, InvalidRequest
+from ecommerce.contracts.cart.errors import CartEmpty, CartLocked
+from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
+from ecommerce.contracts.keys import key_check
+from ecommerce.contracts.order.commands import ORDER_QUEUE, SAGA_ADVANCE
 from ecommerce.failpoints import failpoint
 from ecommerce.messaging import send_command
-from ecommerce.ports import messages
-from ecommerce.ports.keys import key_check
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ PAYMENT_METHOD = re.compile(r"^[A-Za-z0-9_]{1,100}\Z")
 def _start_saga(order_id: int) -> None:
     try:
         failpoint("order.start_saga")
-        send_command(messages.SAGA_ADVANCE, messages.ORDER_QUEUE, order_id=order_id)
+        send_command(SAGA_ADVANCE, ORDER_QUEUE, order_id=order_id)
     except Exception:  # the broker is down: the order is safe, the sweep starts its saga
         logger.exception("could not start the saga of order %s; the sweep will", order_id)
 

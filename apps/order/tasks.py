@@ -11,16 +11,16 @@ from django.conf import settings
 from apps.order import checkout_saga
 from apps.order import metrics as saga_metrics
 from ecommerce import metrics
+from ecommerce.contracts.order.commands import ORDER_QUEUE, SAGA_ADVANCE, SAGA_REPLY, SAGA_SWEEP
 from ecommerce.failpoints import failpoint
 from ecommerce.messaging import CommandTask, require_id, send_command
-from ecommerce.ports import messages
 
 logger = logging.getLogger(__name__)
 
 
 def _advance_later(order_id: int, countdown: float | None) -> None:
     send_command(
-        messages.SAGA_ADVANCE, messages.ORDER_QUEUE, order_id=order_id, countdown=countdown
+        SAGA_ADVANCE, ORDER_QUEUE, order_id=order_id, countdown=countdown
     )
 
 
@@ -32,34 +32,34 @@ def _follow_up(order_id: int, outcome) -> None:
         _advance_later(order_id, outcome.retry_in)
 
 
-@shared_task(name=messages.SAGA_ADVANCE, base=CommandTask)
+@shared_task(name=SAGA_ADVANCE, base=CommandTask)
 def saga_advance(*, order_id: int) -> None:
-    failpoint(f"task.{messages.SAGA_ADVANCE}")
+    failpoint(f"task.{SAGA_ADVANCE}")
     order_id = require_id(order_id, "order_id")
     _follow_up(order_id, checkout_saga.saga_advance(order_id=order_id))
 
 
-@shared_task(name=messages.SAGA_REPLY, base=CommandTask)
+@shared_task(name=SAGA_REPLY, base=CommandTask)
 def saga_reply(
     *, order_id: int, step: str, ok: bool, result: dict | None = None, error: str = ""
 ) -> None:
-    failpoint(f"task.{messages.SAGA_REPLY}")
+    failpoint(f"task.{SAGA_REPLY}")
     order_id = require_id(order_id, "order_id")
     reply = {"step": str(step), "ok": ok is True, "result": result or {}, "error": str(error or "")}
     outcome = checkout_saga.saga_reply(order_id=order_id, **reply)
     if isinstance(outcome, checkout_saga.Busy):
         # The saga is being driven right now; the reply must still be recorded: send it again.
         send_command(
-            messages.SAGA_REPLY, messages.ORDER_QUEUE, countdown=0.2, order_id=order_id, **reply
+            SAGA_REPLY, ORDER_QUEUE, countdown=0.2, order_id=order_id, **reply
         )
     else:
         _follow_up(order_id, outcome)
 
 
-@shared_task(name=messages.SAGA_SWEEP, base=CommandTask)
+@shared_task(name=SAGA_SWEEP, base=CommandTask)
 def saga_sweep() -> int:
     """Re-drive every saga that has not moved for a while: lost messages cannot strand one."""
-    failpoint(f"task.{messages.SAGA_SWEEP}")
+    failpoint(f"task.{SAGA_SWEEP}")
     stuck = checkout_saga.sagas_unfinished(older_than=settings.SAGA_STUCK_SECONDS)
     for order_id in stuck:
         _advance_later(order_id, None)
@@ -81,7 +81,7 @@ def saga_recover() -> int:
 def _recover_on_start(sender=None, **kwargs) -> None:
     consumer = getattr(sender, "task_consumer", None)
     queues = {q.name for q in getattr(consumer, "queues", [])} if consumer else set()
-    if messages.ORDER_QUEUE in queues:
+    if ORDER_QUEUE in queues:
         # The worker that drives sagas says, at each scrape, how many are unfinished or stuck.
         metrics.add_collector("sagas", metrics.ScrapeCollector(saga_metrics.unfinished_families))
         saga_recover()

@@ -1,20 +1,16 @@
-"""The payment port, twice: in-process over the payment app's services and selectors, and
-over gRPC."""
+"""The payment port in-process, over the payment app's services and selectors (served over gRPC
+by ecommerce.grpc.contracts)."""
 
 from __future__ import annotations
 
 from apps.payment import selectors, services
 from apps.payment.models import Payment, Refund
-from ecommerce.grpc.binding import grpc_client
-from ecommerce.ports.keys import key_check
-from ecommerce.ports.payment import (
-    PAYMENT_RPCS,
+from ecommerce.contracts.keys import key_check
+from ecommerce.contracts.payment.port import (
     PaymentData,
-    PaymentPort,
     RefundData,
     WebhookReceipt,
 )
-from ecommerce.proto.gen.payment.v1 import payment_pb2 as pb
 
 
 def payment_data(payment: Payment) -> PaymentData:
@@ -92,7 +88,3 @@ class LocalPaymentAdapter:
             outcome=event.outcome,
             duplicate=not is_new,
         )
-
-
-# The port over gRPC: every method sends its RPC, as ecommerce.ports.payment.PAYMENT_RPCS names it.
-GrpcPaymentAdapter = grpc_client(PaymentPort, PAYMENT_RPCS, pb, service="payment")

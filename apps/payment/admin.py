@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 
 from apps.payment import selectors, services
 from apps.payment.models import Payment, Refund, StripeEvent
-from ecommerce.errors import DomainError
+from ecommerce.contracts.errors import DomainError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apps.payment.models import Payment, Refund
-from ecommerce.errors import PaymentNotFound
+from ecommerce.contracts.payment.errors import PaymentNotFound
 
 DB = "payment"
 _CHARGED = (Payment.Status.SUCCEEDED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED)

@@ -19,16 +19,15 @@ from django.utils import timezone
 
 from apps.payment import stripe_gateway
 from apps.payment.models import OutboxEvent, Payment, Refund, StripeEvent
-from ecommerce.errors import (
-    IdempotencyConflict,
-    InvalidRequest,
+from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
+from ecommerce.contracts.keys import key_check
+from ecommerce.contracts.payment.errors import (
     PaymentDeclined,
     PaymentError,
     PaymentNotFound,
     PaymentUnavailable,
 )
 from ecommerce.outbox import emit
-from ecommerce.ports.keys import key_check
 
 DB = "payment"
 S = Payment.Status

@@ -1,7 +1,7 @@
 """The only code that talks to Stripe: the official SDK, configured from settings at call time.
 
 Stripe's exceptions never leave this module: they become the domain errors of
-`ecommerce.errors`, so the services (and every caller behind the port) see one vocabulary.
+`ecommerce.contracts.payment.errors`, so the services (and every caller behind the port) see one vocabulary.
 Network errors, 409s and 5xx answers are retried by the SDK itself (`max_network_retries`,
 exponential backoff with jitter, 0.5 s doubling up to 5 s), reusing the idempotency key.
 """
@@ -20,9 +20,8 @@ import stripe
 from django.conf import settings
 from prometheus_client import Counter, Histogram
 
-from ecommerce.errors import (
-    IdempotencyConflict,
-    InvalidRequest,
+from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
+from ecommerce.contracts.payment.errors import (
     PaymentDeclined,
     PaymentError,
     PaymentUnavailable,

@@ -1,4 +1,5 @@
-"""The catalogue's port, twice: in-process over its selectors and services, and over gRPC."""
+"""The catalogue's port in-process, over its selectors and services (served over gRPC by
+ecommerce.grpc.contracts)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,16 @@ from collections.abc import Sequence
 
 from apps.product import selectors, services
 from apps.product.models import Category, Product, StockHold
-from ecommerce.grpc.binding import grpc_client
-from ecommerce.ports.product import (
-    PRODUCT_RPCS,
+from ecommerce.contracts.product.port import (
     CategoryData,
     ProductData,
     ProductPage,
-    ProductPort,
     ProductQuery,
     StockLine,
 )
-from ecommerce.ports.product import (
+from ecommerce.contracts.product.port import (
     StockHold as StockHoldData,
 )
-from ecommerce.proto.gen.product.v1 import product_pb2 as pb
 
 
 def product_data(product: Product) -> ProductData:
@@ -78,7 +75,3 @@ class LocalProductAdapter:
 
     def stock_confirm(self, *, hold_key: str) -> StockHoldData:
         return hold_data(services.stock_confirm(hold_key=hold_key))
-
-
-# The port over gRPC: every method sends its RPC, as ecommerce.ports.product.PRODUCT_RPCS names it.
-GrpcProductAdapter = grpc_client(ProductPort, PRODUCT_RPCS, pb, service="product")

@@ -24,8 +24,9 @@ from django.db.models import Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
 from apps.product.models import Category, Product
-from ecommerce.errors import InvalidRequest, ProductNotFound
-from ecommerce.ports.product import CURSOR_ORDERINGS, ORDERINGS, ProductQuery
+from ecommerce.contracts.errors import InvalidRequest
+from ecommerce.contracts.product.errors import ProductNotFound
+from ecommerce.contracts.product.port import CURSOR_ORDERINGS, ORDERINGS, ProductQuery
 
 _ORDER_BY = {
     "name": ("name", "id"),

@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from apps.product import cache, money
 from apps.product.models import Category, OutboxEvent, Product, StockHold, StockHoldLine
-from ecommerce.errors import Conflict, InvalidRequest, NotFound, OutOfStock, ProductUnavailable
+from ecommerce.contracts.errors import Conflict, InvalidRequest, NotFound
+from ecommerce.contracts.keys import key_check
+from ecommerce.contracts.product.errors import OutOfStock, ProductUnavailable
+from ecommerce.contracts.product.port import StockLine
 from ecommerce.outbox import emit
-from ecommerce.ports.keys import key_check
-from ecommerce.ports.product import StockLine
 
 DB = "product"
 

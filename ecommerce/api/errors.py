@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
-from ecommerce.errors import DomainError
+from ecommerce.contracts.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

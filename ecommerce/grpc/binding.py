@@ -4,7 +4,7 @@ A port is a Protocol over dataclasses; its `.proto` has one RPC per method, whos
 message holds the method's parameters by name and whose response holds what it returns: either
 the returned dataclass's own fields (`ListProducts` answers a `ProductPage`), or one field of
 that type (`GetProduct` answers `{product: Product}`; a list is a repeated field, `X | None` an
-optional one). The table in `ecommerce.ports.remote` names each method's RPC and says whether a
+optional one). The table in `ecommerce.contracts.remote` names each method's RPC and says whether a
 retry is safe. From those three, `bind` works out the mapping once, and refuses a contract whose
 parts do not agree (a method without its RPC, a parameter without its field), so a missing piece
 fails at import, in every process and in the tests, never on the first call.
@@ -26,6 +26,7 @@ import grpc
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 
+from ecommerce.contracts.remote import Rpc
 from ecommerce.grpc.channels import GrpcClient
 from ecommerce.grpc.messages import (
     Plan,
@@ -36,7 +37,6 @@ from ecommerce.grpc.messages import (
     unwrap,
     values_from,
 )
-from ecommerce.ports.remote import Rpc
 
 
 class BindingError(TypeError):

@@ -10,7 +10,16 @@ import json
 
 import grpc
 
-from ecommerce.errors import DomainError, InvalidRequest, ServiceUnavailable, error_classes
+import ecommerce.contracts.cart.errors
+import ecommerce.contracts.order.errors
+import ecommerce.contracts.payment.errors
+import ecommerce.contracts.product.errors  # noqa: F401 - with the three above, for error_classes()
+from ecommerce.contracts.errors import (
+    DomainError,
+    InvalidRequest,
+    ServiceUnavailable,
+    error_classes,
+)
 
 CODE_KEY = "ecommerce-error-code"
 DETAILS_KEY = "ecommerce-error-details-bin"  # `-bin`: gRPC carries the value as raw bytes
@@ -27,6 +36,7 @@ _BY_HTTP_STATUS = {
     422: grpc.StatusCode.FAILED_PRECONDITION,
     503: grpc.StatusCode.UNAVAILABLE,
 }
+# Every service's errors, imported so that error_classes() knows each code.
 _CLASSES = error_classes()
 
 

@@ -17,7 +17,7 @@ import grpc
 from django.db import close_old_connections
 from prometheus_client import Counter, Histogram
 
-from ecommerce.errors import DomainError
+from ecommerce.contracts.errors import DomainError
 from ecommerce.grpc import errors
 
 TOKEN_KEY = "x-service-token"

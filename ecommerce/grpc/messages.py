@@ -1,6 +1,6 @@
 """Port DTOs to protobuf messages and back, by field name.
 
-Each contract message mirrors a port dataclass field for field (ecommerce/proto says so), so one
+Each contract message mirrors a port dataclass field for field (each service's .proto says so), so one
 mapping serves every service: nested dataclasses become messages, tuples repeated fields,
 `datetime` a Timestamp, and `None` an unset optional field. The way to map each class is worked
 out once and cached: the mapping runs on every call and must cost little next to the call.

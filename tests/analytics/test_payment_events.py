@@ -8,7 +8,7 @@ import pytest
 from apps.analytics.selectors import analytics_summary
 from apps.payment import services
 from apps.payment.models import Payment, Refund
-from ecommerce.errors import PaymentDeclined
+from ecommerce.contracts.payment.errors import PaymentDeclined
 from tests.analytics.streams import consume_until, relay_all
 from tests.payment.charges import charge
 

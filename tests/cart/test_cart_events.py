@@ -4,7 +4,7 @@ import pytest
 
 from apps.cart import services
 from apps.cart.models import OutboxEvent
-from ecommerce.errors import OutOfStock
+from ecommerce.contracts.product.errors import OutOfStock
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

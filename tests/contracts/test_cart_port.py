@@ -2,17 +2,10 @@
 
 import pytest
 
-from ecommerce.errors import (
-    CartEmpty,
-    CartItemNotFound,
-    CartLocked,
-    Conflict,
-    InvalidRequest,
-    NotFound,
-    ProductNotFound,
-    ProductUnavailable,
-)
-from ecommerce.ports.cart import CartData, CartLine
+from ecommerce.contracts.cart.errors import CartEmpty, CartItemNotFound, CartLocked
+from ecommerce.contracts.cart.port import CartData, CartLine
+from ecommerce.contracts.errors import Conflict, InvalidRequest, NotFound
+from ecommerce.contracts.product.errors import ProductNotFound, ProductUnavailable
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db(databases=["default", "product", "cart"], transaction=True)

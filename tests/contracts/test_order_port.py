@@ -3,7 +3,9 @@
 import pytest
 
 from ecommerce import resolver
-from ecommerce.errors import CartEmpty, IdempotencyConflict, InvalidRequest, OrderNotFound
+from ecommerce.contracts.cart.errors import CartEmpty
+from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
+from ecommerce.contracts.order.errors import OrderNotFound
 from tests.factories import ProductFactory
 from tests.fixtures.broker import purge_queues
 

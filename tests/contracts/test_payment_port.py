@@ -2,9 +2,8 @@
 
 import pytest
 
-from ecommerce.errors import (
-    IdempotencyConflict,
-    InvalidRequest,
+from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
+from ecommerce.contracts.payment.errors import (
     PaymentDeclined,
     PaymentNotFound,
     WebhookSignatureInvalid,

@@ -2,15 +2,9 @@
 
 import pytest
 
-from ecommerce.errors import (
-    Conflict,
-    InvalidRequest,
-    NotFound,
-    OutOfStock,
-    ProductNotFound,
-    ProductUnavailable,
-)
-from ecommerce.ports.product import ProductData, ProductQuery, StockHold, StockLine
+from ecommerce.contracts.errors import Conflict, InvalidRequest, NotFound
+from ecommerce.contracts.product.errors import OutOfStock, ProductNotFound, ProductUnavailable
+from ecommerce.contracts.product.port import ProductData, ProductQuery, StockHold, StockLine
 from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db(databases=["default", "product"], transaction=True)

@@ -9,22 +9,31 @@ from typing import Protocol
 
 import pytest
 
+from ecommerce.contracts.order.port import ORDER_RPCS, OrderData, OrderPort, SagaStepData
+from ecommerce.contracts.payment.port import PAYMENT_RPCS, PaymentData, PaymentPort
+from ecommerce.contracts.product.port import PRODUCT_RPCS, ProductPort, ProductQuery, StockLine
+from ecommerce.contracts.remote import Rpc
 from ecommerce.grpc.binding import BindingError, bind, port_methods
-from ecommerce.ports.order import ORDER_RPCS, OrderData, OrderPort, SagaStepData
-from ecommerce.ports.payment import PAYMENT_RPCS, PaymentData, PaymentPort
-from ecommerce.ports.product import PRODUCT_RPCS, ProductPort, ProductQuery, StockLine
-from ecommerce.ports.remote import Rpc
-from ecommerce.proto.gen.order.v1 import order_pb2
-from ecommerce.proto.gen.payment.v1 import payment_pb2
-from ecommerce.proto.gen.product.v1 import product_pb2
+from ecommerce.grpc.contracts import CONTRACTS
+from ecommerce.grpc.gen.order.v1 import order_pb2
+from ecommerce.grpc.gen.payment.v1 import payment_pb2
+from ecommerce.grpc.gen.product.v1 import product_pb2
 from phases.services import SERVICES
 
 
 def _contract(service: str):
-    ports = importlib.import_module(f"ecommerce.ports.{service}")
-    messages = importlib.import_module(f"ecommerce.proto.gen.{service}.v1.{service}_pb2")
-    protocol = getattr(ports, f"{service.capitalize()}Port")
-    return protocol, getattr(ports, f"{service.upper()}_RPCS"), messages
+    port = importlib.import_module(f"ecommerce.contracts.{service}.port")
+    messages = importlib.import_module(f"ecommerce.grpc.gen.{service}.v1.{service}_pb2")
+    protocol = getattr(port, f"{service.capitalize()}Port")
+    return protocol, getattr(port, f"{service.upper()}_RPCS"), messages
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_bound_contract_is_the_one_its_package_declares(service):
+    protocol, rpcs, messages = _contract(service)
+    contract = CONTRACTS[service]
+    assert (contract.protocol, contract.rpcs, contract.messages) == (protocol, rpcs, messages)
+    assert set(port_methods(protocol)) <= set(vars(contract.client))
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -142,8 +151,8 @@ def test_an_optional_result_comes_back_as_none_and_a_list_as_a_list():
 
 def test_the_client_takes_arguments_as_the_protocol_does_and_refuses_others_as_python_would():
     # given: a client whose transport answers with what it was asked
-    from apps.order.adapters import GrpcOrderAdapter
-    from apps.product.adapters import GrpcProductAdapter
+    GrpcOrderAdapter = CONTRACTS["order"].client  # noqa: N806 - a class
+    GrpcProductAdapter = CONTRACTS["product"].client  # noqa: N806 - a class
 
     asked = []
 

@@ -20,16 +20,19 @@ from opentelemetry.instrumentation.grpc.grpcext import intercept_channel
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import REGISTRY
 
-from apps.cart.adapters import GrpcCartAdapter
-from apps.product import grpc as product_grpc
-from apps.product.adapters import GrpcProductAdapter, LocalProductAdapter
-from ecommerce.errors import ServiceUnavailable
+from apps.product.adapters import LocalProductAdapter
+from ecommerce.contracts.errors import ServiceUnavailable
+from ecommerce.grpc.contracts import CONTRACTS
+from ecommerce.grpc.gen.product.v1 import product_pb2, product_pb2_grpc
 from ecommerce.grpc.interceptors import ClientInterceptor, ServerInterceptor
 from ecommerce.grpc.server import build_server
 from ecommerce.logging import JsonFormatter, TraceContextFilter
-from ecommerce.proto.gen.product.v1 import product_pb2, product_pb2_grpc
 
 pytestmark = pytest.mark.django_db(databases=["default", "product", "cart"], transaction=True)
+
+GrpcCartAdapter = CONTRACTS["cart"].client
+GrpcProductAdapter = CONTRACTS["product"].client
+product_servicer = CONTRACTS["product"].servicer(LocalProductAdapter)
 
 
 def _free_port() -> int:
@@ -40,8 +43,8 @@ def _free_port() -> int:
 
 def _product_server(address: str):
     server, port, _ = build_server(
-        register=product_grpc.register,
-        service_names=(product_grpc.SERVICE_NAME,),
+        register=product_servicer.register,
+        service_names=(product_servicer.service_name,),
         address=address,
     )
     server.start()
@@ -246,8 +249,8 @@ class _Transport(Exception):
 
 
 def _flaky_server(port_impl):
+    from ecommerce.contracts.product.port import PRODUCT_RPCS, ProductPort
     from ecommerce.grpc.binding import PortServicer
-    from ecommerce.ports.product import PRODUCT_RPCS, ProductPort
 
     servicer = PortServicer(ProductPort, PRODUCT_RPCS, product_pb2, lambda: port_impl)
     handlers = servicer.handlers(port_impl)

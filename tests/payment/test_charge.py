@@ -9,13 +9,8 @@ import pytest
 
 from apps.payment import services
 from apps.payment.models import OutboxEvent, Payment
-from ecommerce.errors import (
-    IdempotencyConflict,
-    InvalidRequest,
-    PaymentDeclined,
-    PaymentError,
-    PaymentUnavailable,
-)
+from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
+from ecommerce.contracts.payment.errors import PaymentDeclined, PaymentError, PaymentUnavailable
 from tests.payment.charges import charge, new_key, new_order_id
 
 pytestmark = pytest.mark.django_db(databases=["default", "payment"])

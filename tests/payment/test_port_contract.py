@@ -5,15 +5,14 @@ from __future__ import annotations
 import pytest
 
 from ecommerce import resolver
-from ecommerce.errors import (
-    IdempotencyConflict,
-    InvalidRequest,
+from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
+from ecommerce.contracts.payment.errors import (
     PaymentDeclined,
     PaymentNotFound,
     PaymentUnavailable,
     WebhookSignatureInvalid,
 )
-from ecommerce.ports.payment import PaymentData, PaymentPort, RefundData, WebhookReceipt
+from ecommerce.contracts.payment.port import PaymentData, PaymentPort, RefundData, WebhookReceipt
 from tests.payment.charges import new_key, new_order_id
 
 pytestmark = pytest.mark.django_db(databases=["default", "payment"])

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from apps.payment import services
 from apps.payment.models import OutboxEvent, Payment
-from ecommerce.errors import PaymentUnavailable
+from ecommerce.contracts.payment.errors import PaymentUnavailable
 from tests.payment.charges import PaymentFactory, charge, new_key, new_order_id
 
 pytestmark = pytest.mark.django_db(databases=["default", "payment"])

@@ -7,13 +7,8 @@ import stripe
 
 from apps.payment import services
 from apps.payment.models import OutboxEvent, Payment, Refund
-from ecommerce.errors import (
-    IdempotencyConflict,
-    InvalidRequest,
-    PaymentDeclined,
-    PaymentNotFound,
-    PaymentUnavailable,
-)
+from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
+from ecommerce.contracts.payment.errors import PaymentDeclined, PaymentNotFound, PaymentUnavailable
 from tests.payment.charges import charge, new_key
 
 pytestmark = pytest.mark.django_db(databases=["default", "payment"])

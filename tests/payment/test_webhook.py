@@ -11,7 +11,7 @@ from django.test import Client
 
 from apps.payment import services
 from apps.payment.models import OutboxEvent, Payment, StripeEvent
-from ecommerce.errors import PaymentUnavailable
+from ecommerce.contracts.payment.errors import PaymentUnavailable
 from tests.payment.charges import charge, new_key, new_order_id
 
 pytestmark = pytest.mark.django_db(databases=["default", "payment"])

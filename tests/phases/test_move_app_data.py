@@ -9,7 +9,7 @@ from django.db import connections
 
 from apps.product import services
 from apps.product.models import Product, StockHold
-from ecommerce.ports.product import StockLine
+from ecommerce.contracts.product.port import StockLine
 from tests.factories import ProductFactory
 from tests.fixtures.services import database_url
 

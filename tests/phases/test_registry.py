@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from ecommerce import kafka, resolver
-from ecommerce.ports import messages
+from ecommerce.grpc.contracts import CONTRACTS
+from ecommerce.queues import QUEUES
 from phases import NAMED, parse
 from phases.services import CALLS, DATABASE_ALIASES, REGISTRY, SERVICES
 from tests.deploy import procfile
@@ -27,7 +31,7 @@ def test_a_service_calls_only_registered_services_and_never_itself():
 
 
 def test_queues_are_the_ones_the_messages_contract_names():
-    assert {s.queue for s in REGISTRY.values() if s.queue} == set(messages.QUEUES)
+    assert {s.queue for s in REGISTRY.values() if s.queue} == set(QUEUES)
 
 
 def test_settings_ports_and_aliases_come_from_the_registry():
@@ -39,13 +43,24 @@ def test_settings_ports_and_aliases_come_from_the_registry():
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_each_service_has_its_adapters_servicer_and_proto(name):
-    local, remote = resolver.ADAPTERS[name]
-    for path in (local, remote):
-        module, _, cls = path.rpartition(".")
-        assert hasattr(importlib.import_module(module), cls), path
-    assert importlib.import_module(f"apps.{name}.grpc")
-    assert list((ROOT / "ecommerce/proto" / name).glob("v*/*.proto"))
+def test_each_service_has_its_adapter_and_a_whole_contract(name):
+    contract = ROOT / "ecommerce/contracts" / name
+    assert resolver.local_adapter(name).__module__ == f"apps.{name}.adapters"
+    assert CONTRACTS[name].client.service == name
+    assert {p.name for p in contract.glob("*.py")} >= {
+        "__init__.py",
+        "port.py",
+        "errors.py",
+        "events.py",
+    }
+    assert list(contract.glob("v*/*.proto"))
+    assert resolver.remote_adapter(name) is CONTRACTS[name].client
+
+
+@pytest.mark.parametrize("name", [n for n, s in REGISTRY.items() if s.queue])
+def test_a_service_with_a_queue_names_it_in_its_commands_contract(name):
+    commands = importlib.import_module(f"ecommerce.contracts.{name}.commands")
+    assert getattr(commands, f"{name.upper()}_QUEUE") == REGISTRY[name].queue
 
 
 def test_kafka_topics_one_per_service_plus_the_dead_letter_topic():
@@ -63,3 +78,21 @@ def test_each_phase_procfile_serves_its_services_and_what_they_call(phase):
     current = parse(phase)
     assert {name for name, own in served.items() if own} == set(current.extracted)
     assert {name for name, own in served.items() if not own} == set(current.monolith_endpoints())
+
+
+def test_calling_a_remote_service_loads_none_of_its_app():
+    """The gRPC client comes from the contract: resolving a remote port loads no app module
+    (its adapters least of all), only the contract and the transport."""
+    code = (
+        "import sys, django; django.setup()\n"
+        "before = {m for m in sys.modules if m.startswith('apps.')}\n"
+        "from ecommerce import resolver\n"
+        "for app in ('product', 'cart', 'order', 'payment'):\n"
+        "    resolver.port(app, remote=True)\n"
+        "print(sorted({m for m in sys.modules if m.startswith('apps.')} - before))\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.test"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

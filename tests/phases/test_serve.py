@@ -12,9 +12,9 @@ import urllib.request
 import pytest
 from django.db import transaction
 
-from apps.cart.adapters import GrpcCartAdapter
 from apps.cart.models import Cart, CartItem
-from ecommerce.errors import ServiceUnavailable
+from ecommerce.contracts.errors import ServiceUnavailable
+from ecommerce.grpc.contracts import CONTRACTS
 from tests.factories import ProductFactory
 from tests.fixtures.metrics import health, scrape, value, wait_until
 from tests.fixtures.services import ROOT, service_env
@@ -47,7 +47,7 @@ def test_a_service_answers_probes_and_finishes_calls_in_flight_when_stopped(
     )
     service = start_service("cart", phase="1", targets={"product": monolith_grpc})
     settings.GRPC_RETRY_ATTEMPTS = 1
-    adapter = GrpcCartAdapter()
+    adapter = CONTRACTS["cart"].client()
     assert adapter.get(user_id=41).items[0].quantity == 1
     status, body = _get(service.http_port, "/readyz")
     assert (status, json.loads(body)["checks"]["database:cart"]["ok"]) == (200, True)

@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache as django_cache
 
 from apps.product import cache, services
-from ecommerce.ports.product import StockLine
+from ecommerce.contracts.product.port import StockLine
 from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)

@@ -6,8 +6,9 @@ from django.db import transaction
 
 from apps.product import services
 from apps.product.models import OutboxEvent, Product
-from ecommerce.errors import InvalidRequest, OutOfStock
-from ecommerce.ports.product import StockLine
+from ecommerce.contracts.errors import InvalidRequest
+from ecommerce.contracts.product.errors import OutOfStock
+from ecommerce.contracts.product.port import StockLine
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

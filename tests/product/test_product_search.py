@@ -11,7 +11,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from apps.product import selectors
-from ecommerce.ports.product import ProductQuery
+from ecommerce.contracts.product.port import ProductQuery
 from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -25,7 +25,7 @@ from django.db import connections
 call_command("migrate", database="product", verbosity=0)
 from apps.product import selectors
 from apps.product.models import Category, Product
-from ecommerce.ports.product import ProductQuery
+from ecommerce.contracts.product.port import ProductQuery
 
 tea = Category.objects.create(name="Tea", slug="tea")
 kettle = Product.objects.create(sku="BRE-1003", name="Gooseneck Kettle", price=1, category=tea)

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from ecommerce.api.fields import StrictIntegerField
-from ecommerce.ports.cart import MAX_LINE_QUANTITY
+from ecommerce.contracts.cart.port import MAX_LINE_QUANTITY
 
 MAX_ID = 2**63 - 1
 

@@ -11,8 +11,8 @@ from rest_framework.views import APIView
 from apps.cart.api.serializers import MAX_ID, CartItemAddInput, CartItemUpdateInput, CartOutput
 from ecommerce import resolver
 from ecommerce.api.errors import error_responses
-from ecommerce.errors import CartItemNotFound
-from ecommerce.ports.cart import CartData
+from ecommerce.contracts.cart.errors import CartItemNotFound
+from ecommerce.contracts.cart.port import CartData
 
 
 def cart_body(cart: CartData) -> dict:

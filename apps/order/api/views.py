@@ -12,9 +12,10 @@ from apps.order.api.serializers import CheckoutInput, CheckoutOutput, OrderOutpu
 from ecommerce import resolver
 from ecommerce.api.errors import error_responses
 from ecommerce.api.throttles import CheckoutThrottle
-from ecommerce.errors import InvalidRequest, OrderNotFound
-from ecommerce.ports.keys import KEY_PATTERN
-from ecommerce.ports.order import OrderData
+from ecommerce.contracts.errors import InvalidRequest
+from ecommerce.contracts.keys import KEY_PATTERN
+from ecommerce.contracts.order.errors import OrderNotFound
+from ecommerce.contracts.order.port import OrderData
 
 MAX_ID = 2**63 - 1
 

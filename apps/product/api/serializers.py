@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from ecommerce.ports.product import ORDERINGS
+from ecommerce.contracts.product.port import ORDERINGS
 
 MAX_PAGE_SIZE = 100
 

@@ -19,8 +19,9 @@ from apps.product.api.serializers import (
 )
 from ecommerce import resolver
 from ecommerce.api.errors import error_responses
-from ecommerce.errors import NotFound, ProductNotFound
-from ecommerce.ports.product import ProductData, ProductQuery
+from ecommerce.contracts.errors import NotFound
+from ecommerce.contracts.product.errors import ProductNotFound
+from ecommerce.contracts.product.port import ProductData, ProductQuery
 
 MAX_ID = 2**63 - 1
 

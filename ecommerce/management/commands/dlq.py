@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from ecommerce import dead_letters
-from ecommerce.ports import messages
+from ecommerce.queues import QUEUES
 
 
 class Command(BaseCommand):
@@ -11,7 +11,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["list", "replay"])
-        parser.add_argument("--queue", action="append", choices=list(messages.QUEUES))
+        parser.add_argument("--queue", action="append", choices=list(QUEUES))
         parser.add_argument("--id", action="append", dest="ids", help="A task id to replay.")
         parser.add_argument("--all", action="store_true", help="Replay every dead letter.")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -19,7 +18,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ecommerce import tracing
+from ecommerce import resolver, tracing
+from ecommerce.grpc.contracts import CONTRACTS
 from ecommerce.grpc.server import build_server, set_serving
 from phases.services import SERVICES
 
@@ -61,7 +61,7 @@ class Command(BaseCommand):
         if options["migrate"]:
             call_command("migrate_all", verbosity=0)
         tracing.setup(app)
-        module = importlib.import_module(f"apps.{app}.grpc")
+        servicer = CONTRACTS[app].servicer(resolver.local_adapter(app))
         grpc_port = options["grpc_port"]
         if grpc_port is None:
             # Listen where the callers are told to call: the port of <APP>_GRPC_TARGET.
@@ -69,9 +69,9 @@ class Command(BaseCommand):
         http_port = options["http_port"]
         if http_port is None:
             http_port = settings.SERVICE_HTTP_PORTS[app]
-        names = (module.SERVICE_NAME,)
+        names = (servicer.service_name,)
         server, bound, health = build_server(
-            register=module.register,
+            register=servicer.register,
             service_names=names,
             address=f"{options['host']}:{grpc_port}",
             max_workers=options["threads"],

@@ -1,0 +1,1 @@
+"""The cart service's contract: its port, errors, commands, events and gRPC definition."""

@@ -1,0 +1,79 @@
+"""The order's port: checkouts, orders and the saga that completes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from ecommerce.contracts.remote import Rpc
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLineData:
+    product_id: int
+    sku: str
+    name: str
+    quantity: int
+    unit_price: int
+
+    @property
+    def line_total(self) -> int:
+        return self.quantity * self.unit_price
+
+
+@dataclass(frozen=True, slots=True)
+class SagaStepData:
+    step: str
+    status: str
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderData:
+    id: int
+    user_id: int
+    status: str  # PENDING, COMPLETED or FAILED
+    failure_reason: str
+    lines: tuple[OrderLineData, ...]
+    total: int
+    currency: str
+    created_at: datetime
+    saga_step: str
+    saga_history: tuple[SagaStepData, ...]
+    # The trace of the checkout that placed it, hex; "" where tracing is off.
+    trace_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutResult:
+    order: OrderData
+    created: bool
+
+
+@runtime_checkable
+class OrderPort(Protocol):
+    def checkout(
+        self, *, user_id: int, idempotency_key: str, payment_method: str
+    ) -> CheckoutResult:
+        """Create a PENDING order and start its saga; the same key returns the same order.
+
+        Raises CartEmpty, IdempotencyConflict.
+        """
+
+    def get(self, *, order_id: int, user_id: int | None = None) -> OrderData:
+        """One order; with `user_id`, only if it is theirs. Raises OrderNotFound."""
+
+    def list(self, *, user_id: int) -> list[OrderData]:
+        """The user's orders, newest first."""
+
+
+# A checkout is idempotent per key (the same key is the same order): every call may be retried.
+ORDER_RPCS: dict[str, Rpc] = {
+    "checkout": Rpc("Checkout"),
+    "get": Rpc("GetOrder"),
+    "list": Rpc("ListOrders"),
+}

@@ -1,0 +1,1 @@
+"""The payment service's contract: its port, errors, events and gRPC definition."""

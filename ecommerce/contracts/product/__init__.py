@@ -1,0 +1,1 @@
+"""The product service's contract: its port, errors, events and gRPC definition."""

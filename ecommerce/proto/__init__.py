@@ -1,1 +1,0 @@
-"""The gRPC contracts (`<service>/v1/*.proto`) and, in `gen`, the Python code generated from them."""

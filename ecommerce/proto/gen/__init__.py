@@ -1,1 +1,0 @@
-"""Generated from ecommerce/proto; never edit."""
