@@ -1,8 +1,8 @@
 """The transactional outbox: domain events written in the same transaction as the change.
 
 Each service app has its own concrete `OutboxEvent` (in its own database); a relay publishes
-the rows to Kafka. Event types and payload keys come from each service's contract, gathered
-in `EVENT_TYPES`: what the analytics consumer reads.
+the rows to Kafka. Each event is a typed record of its service's contract, gathered in
+`EVENT_TYPES`: what the analytics consumer reads back.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from django.utils import timezone
 
 from ecommerce import tracing
 from ecommerce.contracts.cart.events import CART_EVENTS
-from ecommerce.contracts.order.events import ORDER_EVENTS, ORDER_LINE_KEYS
+from ecommerce.contracts.events import SCHEMA_VERSION, Event
+from ecommerce.contracts.order.events import ORDER_EVENTS
 from ecommerce.contracts.payment.events import PAYMENT_EVENTS
 from ecommerce.contracts.product.events import PRODUCT_EVENTS
 
-SCHEMA_VERSION = 1
-
-# Every service's events, as its contract (ecommerce/contracts/<service>/events.py) lists them.
-EVENT_TYPES: dict[str, tuple[str, ...]] = {
+# Every service's events, by type, as its contract (ecommerce/contracts/<service>/events.py)
+# declares them.
+EVENT_TYPES: dict[str, type[Event]] = {
     **PRODUCT_EVENTS,
     **CART_EVENTS,
     **ORDER_EVENTS,
@@ -69,30 +69,14 @@ def current_trace_context() -> dict[str, str]:
     return tracing.inject()
 
 
-def emit(
-    model: type[OutboxEventBase],
-    event_type: str,
-    *,
-    aggregate_type: str,
-    aggregate_id: Any,
-    payload: dict[str, Any],
-    using: str,
-) -> OutboxEventBase:
-    """Record an event; call inside the transaction (on `using`) that makes the change."""
-    required = EVENT_TYPES.get(event_type)
-    if required is None:
-        raise ValueError(f"unknown event type {event_type!r}")
-    missing = [key for key in required if key not in payload]
-    if missing:
-        raise ValueError(f"{event_type} payload lacks {', '.join(missing)}")
-    for line in payload.get("lines", []) if "lines" in required else []:
-        lacking = [key for key in ORDER_LINE_KEYS if key not in line]
-        if lacking:
-            raise ValueError(f"{event_type} line lacks {', '.join(lacking)}")
+def emit(model: type[OutboxEventBase], event: Event, *, using: str) -> OutboxEventBase:
+    """Record `event`; call inside the transaction (on `using`) that makes the change."""
+    if EVENT_TYPES.get(event.type) is not type(event):
+        raise ValueError(f"{type(event).__name__} is not a registered event type")
     return model.objects.using(using).create(
-        event_type=event_type,
-        aggregate_type=aggregate_type,
-        aggregate_id=str(aggregate_id),
-        payload=payload,
+        event_type=event.type,
+        aggregate_type=event.aggregate,
+        aggregate_id=event.aggregate_id,
+        payload=event.to_payload(),
         trace_context=current_trace_context(),
     )

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ecommerce.outbox import EVENT_TYPES, ORDER_LINE_KEYS, SCHEMA_VERSION
+from ecommerce.contracts import events as contract
+from ecommerce.contracts.records import MAX_INTEGER, InvalidRecord
+from ecommerce.outbox import EVENT_TYPES
 
-SUPPORTED_SCHEMA_VERSIONS = {SCHEMA_VERSION}
-_INTEGERS = {"product_id", "user_id", "order_id", "total", "amount", "quantity", "delta"}
-_NON_NEGATIVE = {"total", "amount"}
-# Text the aggregates store: PostgreSQL takes neither NUL nor a lone surrogate.
-_TEXTS = {"reason", "step", "decline_code", "sku", "name"}
-# Integers within JSON's interoperable range (RFC 8259 section 6), so every count and sum the
-# aggregates keep, a line's quantity times its price included, fits their 64-bit columns.
-MAX_INTEGER = 2**53 - 1
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+SUPPORTED_SCHEMA_VERSIONS = {contract.SCHEMA_VERSION}
 
 
 class InvalidEvent(ValueError):
@@ -28,60 +21,19 @@ class InvalidEvent(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Event:
+    """An event off the stream: its envelope and its payload, read back as the contract's type."""
+
     event_id: uuid.UUID
     event_type: str
     aggregate_type: str
     aggregate_id: str
     occurred_at: datetime
     schema_version: int
-    payload: dict[str, Any]
+    payload: contract.Event
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_INTEGER
-
-
-def _is_text(value: Any) -> bool:
-    if not isinstance(value, str) or "\x00" in value:
-        return False
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _check_lines(lines: Any) -> None:
-    if not isinstance(lines, list):
-        raise InvalidEvent("lines is not a list")
-    for line in lines:
-        if not isinstance(line, dict):
-            raise InvalidEvent("a line is not an object")
-        for key in ORDER_LINE_KEYS:
-            if not _is_int(line.get(key)) or line[key] < 0:
-                raise InvalidEvent(f"a line's {key} is not a non-negative integer")
-        if line["quantity"] * line["unit_price"] > MAX_INTEGER:
-            raise InvalidEvent("a line's total is out of range")
-
-
-def _check_payload(event_type: str, payload: Any) -> None:
-    if not isinstance(payload, dict):
-        raise InvalidEvent("payload is not an object")
-    missing = [key for key in EVENT_TYPES[event_type] if key not in payload]
-    if missing:
-        raise InvalidEvent(f"{event_type} payload lacks {', '.join(missing)}")
-    for key in EVENT_TYPES[event_type]:
-        value = payload[key]
-        if key in _INTEGERS and not _is_int(value):
-            raise InvalidEvent(f"{key} is not an integer within ±{MAX_INTEGER}")
-        if key in _NON_NEGATIVE and value < 0:
-            raise InvalidEvent(f"{key} is negative")
-        if key in _TEXTS and not _is_text(value):
-            raise InvalidEvent(f"{key} is not a string of text (UTF-8, no NUL)")
-        if key == "currency" and not (isinstance(value, str) and _CURRENCY.match(value)):
-            raise InvalidEvent("currency is not an ISO 4217 code")
-        if key == "lines":
-            _check_lines(value)
 
 
 def event_parse(raw: bytes | None) -> Event:
@@ -117,7 +69,10 @@ def event_parse(raw: bytes | None) -> Event:
         occurred_at.astimezone(UTC)  # the aggregates' buckets are in UTC
     except OverflowError as exc:
         raise InvalidEvent("occurred_at is out of range in UTC") from exc
-    _check_payload(event_type, payload)
+    try:
+        typed = EVENT_TYPES[event_type].from_payload(payload)
+    except InvalidRecord as exc:
+        raise InvalidEvent(str(exc)) from exc
     return Event(
         event_id=event_id,
         event_type=event_type,
@@ -125,5 +80,5 @@ def event_parse(raw: bytes | None) -> Event:
         aggregate_id=str(aggregate_id),
         occurred_at=occurred_at,
         schema_version=version,
-        payload=payload,
+        payload=typed,
     )

@@ -26,6 +26,15 @@ from apps.analytics.models import (
     RevenueBucket,
     Shopper,
 )
+from ecommerce.contracts.cart.events import CartItemAdded, CartItemRemoved
+from ecommerce.contracts.order.events import (
+    OrderCompleted,
+    OrderCreated,
+    OrderFailed,
+    SagaStepFailed,
+)
+from ecommerce.contracts.payment.events import ChargeDeclined, ChargeSucceeded, PaymentRefunded
+from ecommerce.contracts.product.events import ProductSnapshot, StockChanged
 from ecommerce.failpoints import failpoint
 
 DB = "analytics"
@@ -68,47 +77,45 @@ class _Tally:
         self.shoppers[user_id][flag] = True
 
     def add(self, event: Event) -> None:
-        p = event.payload
-        match event.event_type:
-            case "order.created":
+        match event.payload:
+            case OrderCreated(user_id=user_id):
                 self._count(event, orders_created=1)
-                self._shopper(p["user_id"], "checked_out")
-            case "order.completed":
+                self._shopper(user_id, "checked_out")
+            case OrderCompleted(total=total, currency=currency, lines=lines):
                 self._count(event, orders_completed=1)
-                self._money(event, p["currency"], revenue=p["total"])
-                for line in p["lines"]:
-                    self.sales[(line["product_id"], p["currency"])].update(
-                        units=line["quantity"], revenue=line["quantity"] * line["unit_price"]
+                self._money(event, currency, revenue=total)
+                for line in lines:
+                    self.sales[(line.product_id, currency)].update(
+                        units=line.quantity, revenue=line.quantity * line.unit_price
                     )
-            case "order.failed":
+            case OrderFailed(reason=reason):
                 self._count(event, orders_failed=1)
-                self.failures[(FailureCount.Kind.ORDER, "", p["reason"][:_REASON_LENGTH])] += 1
-            case "payment.succeeded":
+                self.failures[(FailureCount.Kind.ORDER, "", reason[:_REASON_LENGTH])] += 1
+            case ChargeSucceeded(amount=amount, currency=currency):
                 self._count(event, payments_succeeded=1)
-                self._money(event, p["currency"], captured=p["amount"])
-            case "payment.declined":
+                self._money(event, currency, captured=amount)
+            case ChargeDeclined(decline_code=code):
                 self._count(event, payments_declined=1)
-                code = (p["decline_code"] or "unknown")[:_REASON_LENGTH]
+                code = (code or "unknown")[:_REASON_LENGTH]
                 self.failures[(FailureCount.Kind.PAYMENT_DECLINE, "", code)] += 1
-            case "payment.refunded":
+            case PaymentRefunded(amount=amount, currency=currency):
                 self._count(event, payments_refunded=1)
-                self._money(event, p["currency"], refunded=p["amount"])
-            case "saga.step_failed":
+                self._money(event, currency, refunded=amount)
+            case SagaStepFailed(step=step, reason=reason):
                 self._count(event, saga_steps_failed=1)
-                key = (FailureCount.Kind.SAGA_STEP, p["step"][:64], p["reason"][:_REASON_LENGTH])
+                key = (FailureCount.Kind.SAGA_STEP, step[:64], reason[:_REASON_LENGTH])
                 self.failures[key] += 1
-            case "cart.item_added":
+            case CartItemAdded(user_id=user_id):
                 self._count(event, cart_items_added=1)
-                self._shopper(p["user_id"], "added_to_cart")
-            case "cart.item_removed":
+                self._shopper(user_id, "added_to_cart")
+            case CartItemRemoved():
                 self._count(event, cart_items_removed=1)
-            case "product.stock_changed":
+            case StockChanged():
                 self._count(event, stock_changes=1)
-            case "product.created" | "product.updated":
-                known = self.catalogue.get(p["product_id"])
+            case ProductSnapshot(product_id=product_id, sku=sku, name=name):
+                known = self.catalogue.get(product_id)
                 if known is None or known[0] <= event.occurred_at:
-                    name = str(p["name"])[:200]
-                    self.catalogue[p["product_id"]] = (event.occurred_at, str(p["sku"])[:64], name)
+                    self.catalogue[product_id] = (event.occurred_at, sku[:64], name[:200])
 
 
 def _column(model: type[models.Model], field: str) -> str:

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from apps.cart.models import Cart, CartItem, CartReservation, OutboxEvent
 from ecommerce import resolver
 from ecommerce.contracts.cart.errors import CartEmpty, CartItemNotFound, CartLocked
+from ecommerce.contracts.cart.events import CartItemAdded, CartItemRemoved
 from ecommerce.contracts.cart.port import MAX_LINE_QUANTITY
 from ecommerce.contracts.errors import Conflict, InvalidRequest, NotFound
 from ecommerce.contracts.keys import key_check
@@ -16,16 +17,8 @@ from ecommerce.outbox import emit
 DB = "cart"
 
 
-def _emit_item(event_type: str, *, user_id: int, product_id: int, quantity: int, **extra) -> None:
-    """A line's change; keyed by user (one cart each), so a cart's events stay in order."""
-    emit(
-        OutboxEvent,
-        event_type,
-        aggregate_type="cart",
-        aggregate_id=user_id,
-        payload={"user_id": user_id, "product_id": product_id, "quantity": quantity, **extra},
-        using=DB,
-    )
+def _emit(event: CartItemAdded | CartItemRemoved) -> None:
+    emit(OutboxEvent, event, using=DB)
 
 
 def _check_quantity(quantity: int) -> None:
@@ -99,14 +92,15 @@ def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> tuple[Cart
             item.save(update_fields=list(line))
         cart.currency = product.currency
         cart.save(update_fields=["currency", "updated_at"])
-        _emit_item(
-            "cart.item_added",
-            user_id=user_id,
-            product_id=product_id,
-            quantity=quantity,
-            line_quantity=new_quantity,
-            unit_price=product.price,
-            currency=product.currency,
+        _emit(
+            CartItemAdded(
+                user_id=user_id,
+                product_id=product_id,
+                quantity=quantity,
+                line_quantity=new_quantity,
+                unit_price=product.price,
+                currency=product.currency,
+            )
         )
         return cart, items
 
@@ -141,12 +135,13 @@ def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
         item.save(update_fields=["quantity"])
         if change:
             # A quantity set is an addition or a removal of units, told as one or the other.
-            _emit_item(
-                "cart.item_added" if change > 0 else "cart.item_removed",
-                user_id=user_id,
-                product_id=product_id,
-                quantity=abs(change),
-                line_quantity=quantity,
+            _emit(
+                (CartItemAdded if change > 0 else CartItemRemoved)(
+                    user_id=user_id,
+                    product_id=product_id,
+                    quantity=abs(change),
+                    line_quantity=quantity,
+                )
             )
         return cart
 
@@ -160,12 +155,13 @@ def cart_remove_item(*, user_id: int, product_id: int) -> Cart:
                 f"Product {product_id} is not in the cart.", {"product_id": product_id}
             )
         item.delete()
-        _emit_item(
-            "cart.item_removed",
-            user_id=user_id,
-            product_id=product_id,
-            quantity=item.quantity,
-            line_quantity=0,
+        _emit(
+            CartItemRemoved(
+                user_id=user_id,
+                product_id=product_id,
+                quantity=item.quantity,
+                line_quantity=0,
+            )
         )
         return cart
 

@@ -19,9 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 def _advance_later(order_id: int, countdown: float | None) -> None:
-    send_command(
-        SAGA_ADVANCE, ORDER_QUEUE, order_id=order_id, countdown=countdown
-    )
+    send_command(SAGA_ADVANCE, ORDER_QUEUE, order_id=order_id, countdown=countdown)
 
 
 def _follow_up(order_id: int, outcome) -> None:
@@ -49,9 +47,7 @@ def saga_reply(
     outcome = checkout_saga.saga_reply(order_id=order_id, **reply)
     if isinstance(outcome, checkout_saga.Busy):
         # The saga is being driven right now; the reply must still be recorded: send it again.
-        send_command(
-            SAGA_REPLY, ORDER_QUEUE, countdown=0.2, order_id=order_id, **reply
-        )
+        send_command(SAGA_REPLY, ORDER_QUEUE, countdown=0.2, order_id=order_id, **reply)
     else:
         _follow_up(order_id, outcome)
 

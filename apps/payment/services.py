@@ -27,6 +27,12 @@ from ecommerce.contracts.payment.errors import (
     PaymentNotFound,
     PaymentUnavailable,
 )
+from ecommerce.contracts.payment.events import (
+    ChargeDeclined,
+    ChargeSucceeded,
+    PaymentEvent,
+    PaymentRefunded,
+)
 from ecommerce.outbox import emit
 
 DB = "payment"
@@ -73,25 +79,16 @@ def _validate_charge(
     _validate_key(idempotency_key)
 
 
-def _event_payload(payment: Payment, **extra: Any) -> dict[str, Any]:
-    return {
+def _emit(event: type[PaymentEvent], payment: Payment, **fields: Any) -> None:
+    """`event` about `payment`; `fields` adds to (or, for a refund's amount, replaces) its own."""
+    fields = {
         "payment_id": payment.pk,
         "order_id": payment.order_id,
         "amount": payment.amount,
         "currency": payment.currency,
-        **extra,
+        **fields,
     }
-
-
-def _emit(event_type: str, payment: Payment, **extra: Any) -> None:
-    emit(
-        OutboxEvent,
-        event_type,
-        aggregate_type="payment",
-        aggregate_id=payment.pk,
-        payload=_event_payload(payment, **extra),
-        using=DB,
-    )
+    emit(OutboxEvent, event(**fields), using=DB)
 
 
 def _locked(payment_id: int) -> Payment:
@@ -119,9 +116,9 @@ def _payment_advance(payment_id: int, status: str, **fields: Any) -> Payment:
                     setattr(payment, name, fields[name])
         payment.save()
         if payment.status != current and payment.status == S.SUCCEEDED:
-            _emit("payment.succeeded", payment)
+            _emit(ChargeSucceeded, payment)
         elif payment.status != current and payment.status == S.DECLINED:
-            _emit("payment.declined", payment, decline_code=payment.decline_code)
+            _emit(ChargeDeclined, payment, decline_code=payment.decline_code)
         return payment
 
 
@@ -348,7 +345,7 @@ def _refund_succeeded(refund_id: int, *, provider_id: str, provider_status: str)
         refund.save()
         _payment_sync_refunds(payment)
         _emit(
-            "payment.refunded",
+            PaymentRefunded,
             payment,
             amount=refund.amount,
             refund_id=refund.pk,

@@ -14,27 +14,25 @@ from apps.product.models import Category, OutboxEvent, Product, StockHold, Stock
 from ecommerce.contracts.errors import Conflict, InvalidRequest, NotFound
 from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.product.errors import OutOfStock, ProductUnavailable
+from ecommerce.contracts.product.events import ProductCreated, ProductUpdated, StockChanged
 from ecommerce.contracts.product.port import StockLine
 from ecommerce.outbox import emit
 
 DB = "product"
 
 
-def _emit_product(event_type: str, product: Product) -> None:
+def _emit_product(event: type[ProductCreated | ProductUpdated], product: Product) -> None:
     emit(
         OutboxEvent,
-        event_type,
-        aggregate_type="product",
-        aggregate_id=product.pk,
-        payload={
-            "product_id": product.pk,
-            "sku": product.sku,
-            "name": product.name,
-            "price": product.price,
-            "currency": product.currency,
-            "stock": product.stock,
-            "is_active": product.is_active,
-        },
+        event(
+            product_id=product.pk,
+            sku=product.sku,
+            name=product.name,
+            price=product.price,
+            currency=product.currency,
+            stock=product.stock,
+            is_active=product.is_active,
+        ),
         using=DB,
     )
 
@@ -42,10 +40,7 @@ def _emit_product(event_type: str, product: Product) -> None:
 def _emit_stock_changed(*, product_id: int, delta: int, reason: str, hold_key: str = "") -> None:
     emit(
         OutboxEvent,
-        "product.stock_changed",
-        aggregate_type="product",
-        aggregate_id=product_id,
-        payload={"product_id": product_id, "delta": delta, "reason": reason, "hold_key": hold_key},
+        StockChanged(product_id=product_id, delta=delta, reason=reason, hold_key=hold_key),
         using=DB,
     )
 
@@ -83,7 +78,7 @@ def product_create(
         category=category,
         is_active=is_active,
     )
-    _emit_product("product.created", product)
+    _emit_product(ProductCreated, product)
     return product
 
 
@@ -110,7 +105,7 @@ def product_save(*, product: Product) -> Product:
         else None
     )
     product.save()
-    _emit_product("product.created" if before is None else "product.updated", product)
+    _emit_product(ProductCreated if before is None else ProductUpdated, product)
     if before is not None and product.stock != before["stock"]:
         _emit_stock_changed(
             product_id=product.pk, delta=product.stock - before["stock"], reason="adjusted"
@@ -128,7 +123,7 @@ def products_set_active(*, product_ids: Iterable[int], is_active: bool) -> int:
     changed = Product.objects.filter(pk__in=ids).update(is_active=is_active)
     for product in changing:
         product.is_active = is_active
-        _emit_product("product.updated", product)
+        _emit_product(ProductUpdated, product)
     cache.invalidate_products(*ids)
     return changed
 

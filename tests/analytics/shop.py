@@ -22,6 +22,14 @@ from apps.order.models import OutboxEvent as OrderOutbox
 from apps.payment.models import OutboxEvent as PaymentOutbox
 from apps.payment.models import Payment, Refund
 from apps.product import services as product_services
+from ecommerce.contracts.order.events import (
+    OrderCompleted,
+    OrderCreated,
+    OrderFailed,
+    OrderLineData,
+    SagaStepFailed,
+)
+from ecommerce.contracts.payment.events import ChargeDeclined, ChargeSucceeded, PaymentRefunded
 from ecommerce.outbox import emit
 
 OUTCOMES = ("completed", "completed", "completed", "refunded", "declined", "out_of_stock")
@@ -29,15 +37,8 @@ DECLINE_CODES = ("card_declined", "insufficient_funds")
 STEP_OF_REASON = {"out_of_stock": "hold_stock", "payment_declined": "charge_payment"}
 
 
-def _emit_at(model, using: str, at: datetime, event_type: str, aggregate: str, agg_id, payload):
-    row = emit(
-        model,
-        event_type,
-        aggregate_type=aggregate,
-        aggregate_id=agg_id,
-        payload=payload,
-        using=using,
-    )
+def _emit_at(model, using: str, at: datetime, event) -> None:
+    row = emit(model, event, using=using)
     model.objects.using(using).filter(pk=row.pk).update(occurred_at=at)
 
 
@@ -50,17 +51,17 @@ def catalogue(count: int = 6) -> list:
     ]
 
 
-def _order_lines(order: Order) -> list[dict]:
-    return [
-        {
-            "product_id": line.product_id,
-            "sku": line.sku,
-            "name": line.name,
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-        }
+def _order_lines(order: Order) -> tuple[OrderLineData, ...]:
+    return tuple(
+        OrderLineData(
+            product_id=line.product_id,
+            sku=line.sku,
+            name=line.name,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+        )
         for line in order.lines.all()
-    ]
+    )
 
 
 def shop(*, rng: random.Random, products: list, user_id: int, at: datetime, outcome: str):
@@ -106,16 +107,9 @@ def shop(*, rng: random.Random, products: list, user_id: int, at: datetime, outc
             OrderOutbox,
             "order",
             at,
-            "order.created",
-            "order",
-            order.pk,
-            {
-                "order_id": order.pk,
-                "user_id": user_id,
-                "total": total,
-                "currency": "USD",
-                "lines": lines,
-            },
+            OrderCreated(
+                order_id=order.pk, user_id=user_id, total=total, currency="USD", lines=lines
+            ),
         )
     cart.items.all().delete()
     later = at + timedelta(seconds=2)
@@ -133,23 +127,17 @@ def shop(*, rng: random.Random, products: list, user_id: int, at: datetime, outc
             status=Payment.Status.DECLINED if declined else Payment.Status.SUCCEEDED,
             decline_code=rng.choice(DECLINE_CODES) if declined else "",
         )
-        payload = {
+        charge = {
             "payment_id": payment.pk,
             "order_id": order.pk,
             "amount": total,
             "currency": "USD",
         }
         if declined:
-            payload["decline_code"] = payment.decline_code
-        _emit_at(
-            PaymentOutbox,
-            "payment",
-            later,
-            "payment.declined" if declined else "payment.succeeded",
-            "payment",
-            payment.pk,
-            payload,
-        )
+            event = ChargeDeclined(**charge, decline_code=payment.decline_code)
+        else:
+            event = ChargeSucceeded(**charge)
+        _emit_at(PaymentOutbox, "payment", later, event)
     if declined:
         _fail(order, later, step="charge_payment", reason="payment_declined")
         return
@@ -159,16 +147,9 @@ def shop(*, rng: random.Random, products: list, user_id: int, at: datetime, outc
             OrderOutbox,
             "order",
             later,
-            "order.completed",
-            "order",
-            order.pk,
-            {
-                "order_id": order.pk,
-                "user_id": user_id,
-                "total": total,
-                "currency": "USD",
-                "lines": lines,
-            },
+            OrderCompleted(
+                order_id=order.pk, user_id=user_id, total=total, currency="USD", lines=lines
+            ),
         )
     if outcome == "refunded":
         amount = total // 2 or total
@@ -186,39 +167,18 @@ def shop(*, rng: random.Random, products: list, user_id: int, at: datetime, outc
                 PaymentOutbox,
                 "payment",
                 later + timedelta(seconds=30),
-                "payment.refunded",
-                "payment",
-                payment.pk,
-                {
-                    "payment_id": payment.pk,
-                    "order_id": order.pk,
-                    "amount": amount,
-                    "currency": "USD",
-                },
+                PaymentRefunded(
+                    payment_id=payment.pk, order_id=order.pk, amount=amount, currency="USD"
+                ),
             )
 
 
 def _fail(order: Order, at: datetime, *, step: str, reason: str) -> None:
     with transaction.atomic(using="order"):
         Order.objects.filter(pk=order.pk).update(status=Order.Status.FAILED, failure_reason=reason)
-        _emit_at(
-            OrderOutbox,
-            "order",
-            at,
-            "saga.step_failed",
-            "order",
-            order.pk,
-            {"order_id": order.pk, "step": step, "reason": reason},
-        )
-        _emit_at(
-            OrderOutbox,
-            "order",
-            at,
-            "order.failed",
-            "order",
-            order.pk,
-            {"order_id": order.pk, "user_id": order.user_id, "reason": reason},
-        )
+        ids = {"order_id": order.pk, "user_id": order.user_id}
+        _emit_at(OrderOutbox, "order", at, SagaStepFailed(**ids, step=step, reason=reason))
+        _emit_at(OrderOutbox, "order", at, OrderFailed(**ids, reason=reason))
 
 
 def mixed_run(*, shoppers: int, seed: int, products: list, first_user: int = 1000) -> None:

@@ -10,6 +10,7 @@ from apps.analytics.events import InvalidEvent, event_parse
 from apps.analytics.models import ActivityBucket, ProcessedEvent
 from apps.analytics.services import events_record
 from apps.order.models import OutboxEvent as OrderOutbox
+from ecommerce.contracts.order.events import OrderCreated, OrderLineData
 from ecommerce.outbox import emit
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -19,16 +20,13 @@ def envelope(**payload_overrides) -> dict:
     with transaction.atomic(using="order"):
         row = emit(
             OrderOutbox,
-            "order.created",
-            aggregate_type="order",
-            aggregate_id=3,
-            payload={
-                "order_id": 3,
-                "user_id": 4,
-                "total": 500,
-                "currency": "USD",
-                "lines": [{"product_id": 1, "quantity": 2, "unit_price": 250}],
-            },
+            OrderCreated(
+                order_id=3,
+                user_id=4,
+                total=500,
+                currency="USD",
+                lines=(OrderLineData(product_id=1, quantity=2, unit_price=250),),
+            ),
             using="order",
         )
     data = row.envelope()
@@ -39,7 +37,8 @@ def envelope(**payload_overrides) -> dict:
 def test_an_outbox_envelope_reads_back():
     event = event_parse(json.dumps(envelope()).encode())
     assert event.event_type == "order.created"
-    assert event.payload["total"] == 500
+    assert event.payload.total == 500
+    assert event.payload.lines[0].unit_price == 250
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from apps.order.models import OutboxEvent as OrderOutbox
 from ecommerce import kafka, kafka_broker
+from ecommerce.contracts.order.events import OrderFailed
 from ecommerce.outbox import emit
 from ecommerce.relay import OutboxRelay
 from tests.fixtures.kafka import topic_messages
@@ -18,12 +19,7 @@ pytestmark = pytest.mark.django_db(databases="__all__")
 def order_failed(order_id: int, reason: str = "payment_declined") -> OrderOutbox:
     with transaction.atomic(using="order"):
         return emit(
-            OrderOutbox,
-            "order.failed",
-            aggregate_type="order",
-            aggregate_id=order_id,
-            payload={"order_id": order_id, "user_id": 7, "reason": reason},
-            using="order",
+            OrderOutbox, OrderFailed(order_id=order_id, user_id=7, reason=reason), using="order"
         )
 
 

@@ -66,7 +66,6 @@ class ProductListInput(serializers.Serializer):
             raise serializers.ValidationError({"cursor": ["Give `cursor` or `page`, not both."]})
         return attrs
 
-
     def to_internal_value(self, data):
         # DRF reads `?ordering=` as "not given" and falls back to the default; the schema says
         # a given parameter has a value, so an empty one is refused.
