@@ -26,7 +26,7 @@ from django.db import connections, transaction
 
 from ecommerce.contracts.cart.commands import CART_QUEUE
 from ecommerce.contracts.order.commands import ORDER_QUEUE
-from ecommerce.messaging import CommandTask, send_command
+from ecommerce.messaging import CommandTask, publish
 
 START = "bench.floor_start"
 RESERVE = "bench.floor_reserve"
@@ -57,7 +57,7 @@ def checkout(*, user_id: int) -> int:
         )
         order_id = cursor.fetchone()[0]
         transaction.on_commit(
-            lambda: send_command(START, ORDER_QUEUE, order_id=order_id), using="order"
+            lambda: publish(START, ORDER_QUEUE, {"order_id": order_id}), using="order"
         )
     return order_id
 
@@ -79,12 +79,12 @@ def _stripe() -> stripe.StripeClient:
 @shared_task(name=START, base=CommandTask)
 def floor_start(*, order_id: int) -> None:
     _step(order_id, "reserve_cart", "STARTED")
-    send_command(RESERVE, CART_QUEUE, order_id=order_id)
+    publish(RESERVE, CART_QUEUE, {"order_id": order_id})
 
 
 @shared_task(name=RESERVE, base=CommandTask)
 def floor_reserve(*, order_id: int) -> None:
-    send_command(REPLY, ORDER_QUEUE, order_id=order_id)
+    publish(REPLY, ORDER_QUEUE, {"order_id": order_id})
 
 
 @shared_task(name=REPLY, base=CommandTask)

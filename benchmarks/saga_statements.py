@@ -59,15 +59,15 @@ def main() -> None:
     token, product_id = sys.argv[1], int(sys.argv[2])
     sent: list[tuple[str, dict]] = []
 
-    def send_command(name, queue, *, countdown=None, **kwargs):
-        sent.append((name, kwargs))
+    def send(command, *, countdown=None):
+        sent.append((command.name, command.to_payload()))
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     table: dict[str, Counter] = {}
     with ExitStack() as stack:
         for module in SENDERS:
-            stack.enter_context(mock.patch(f"{module}.send_command", send_command))
+            stack.enter_context(mock.patch(f"{module}.send", send))
 
         def one_checkout(key: str, table: dict[str, Counter] | None) -> None:
             def add() -> None:

@@ -16,7 +16,8 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from prometheus_client import Counter
 
 from ecommerce.celery import app
-from ecommerce.contracts.errors import InvalidRequest, ServiceUnavailable
+from ecommerce.contracts.commands import Command
+from ecommerce.contracts.errors import ServiceUnavailable
 from ecommerce.queues import DEAD_QUEUES, WORK_QUEUES
 
 TASK_RETRIES = Counter(
@@ -47,8 +48,17 @@ def declare_topology() -> None:
         _declared.set()
 
 
-def send_command(name: str, queue: str, *, countdown: float | None = None, **kwargs: Any) -> None:
-    """Publish a task by name to a service's queue; apps never import each other's tasks."""
+def send(command: Command, *, countdown: float | None = None) -> None:
+    """Publish `command` to its service's queue, by task name: apps never import each other's
+    tasks, only the command classes of the contract."""
+    publish(command.name, command.queue, command.to_payload(), countdown=countdown)
+
+
+def publish(
+    name: str, queue: str, kwargs: dict[str, Any], *, countdown: float | None = None
+) -> None:
+    """Publish a task by name with these keyword arguments, checked by no contract: what
+    `send` does, and what a test needs to send a command no contract would make."""
     declare_topology()
     app.send_task(
         name, kwargs=kwargs, queue=WORK_QUEUES[queue], routing_key=queue, countdown=countdown
@@ -71,13 +81,6 @@ class CommandTask(app.Task):
     retry_backoff_max = settings.COMMAND_RETRY_BACKOFF_MAX
     retry_jitter = True
     max_retries = settings.COMMAND_MAX_RETRIES
-
-
-def require_id(value: Any, name: str) -> int:
-    """Ids in commands are positive JSON integers; anything else is a malformed command."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InvalidRequest(f"malformed command: {name} must be a positive integer, got {value!r}")
-    return value
 
 
 @task_retry.connect

@@ -5,85 +5,78 @@ from __future__ import annotations
 from celery import shared_task
 
 from ecommerce import resolver
-from ecommerce.contracts.cart.commands import CART_RELEASE_ITEMS, CART_RESERVE_ITEMS
+from ecommerce.contracts.cart.commands import ReleaseItems, ReserveItems
 from ecommerce.contracts.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
-from ecommerce.contracts.order.commands import ORDER_QUEUE, SAGA_REPLY
+from ecommerce.contracts.order.commands import ReservedLine, SagaReply, StepResult
 from ecommerce.failpoints import failpoint
-from ecommerce.messaging import CommandTask, require_id, send_command
-
-
-def _key(value) -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= 200:
-        raise InvalidRequest(f"malformed command: reservation_key {value!r}")
-    return value
+from ecommerce.messaging import CommandTask, send
 
 
 def _reply(
-    order_id: int, step: str, *, ok: bool, result: dict | None = None, error: str = ""
+    command: ReserveItems | ReleaseItems,
+    step: str,
+    *,
+    ok: bool,
+    result: StepResult | None = None,
+    error: str = "",
 ) -> None:
-    send_command(
-        SAGA_REPLY,
-        ORDER_QUEUE,
-        order_id=order_id,
-        step=step,
-        ok=ok,
-        result=result or {},
-        error=error,
+    send(
+        SagaReply(
+            order_id=command.order_id,
+            step=step,
+            ok=ok,
+            result=result or StepResult(),
+            error=error,
+        )
     )
 
 
-@shared_task(name=CART_RESERVE_ITEMS, base=CommandTask)
-def reserve_items(*, order_id: int, user_id: int, reservation_key: str) -> None:
-    failpoint(f"task.{CART_RESERVE_ITEMS}")
-    order_id, user_id = require_id(order_id, "order_id"), require_id(user_id, "user_id")
+@shared_task(name=ReserveItems.name, base=CommandTask)
+def reserve_items(**kwargs) -> None:
+    failpoint(f"task.{ReserveItems.name}")
+    command = ReserveItems.decode(kwargs)
     try:
         reservation = resolver.cart().reserve(
-            user_id=user_id, reservation_key=_key(reservation_key)
+            user_id=command.user_id, reservation_key=command.reservation_key
         )
     except (InvalidRequest, ServiceUnavailable):
         raise  # a malformed command is dead-lettered; an outage is retried
     except DomainError as exc:
-        _reply(order_id, "reserve_cart", ok=False, error=exc.code)
+        _reply(command, "reserve_cart", ok=False, error=exc.code)
         return
     if reservation.status != "RESERVED":
         # The saga already gave this checkout up (a release tombstone): nothing is locked.
-        _reply(order_id, "reserve_cart", ok=False, error="cancelled")
+        _reply(command, "reserve_cart", ok=False, error="cancelled")
         return
-    _reply(
-        order_id,
-        "reserve_cart",
-        ok=True,
-        result={
-            "currency": reservation.currency,
-            "items": [
-                {
-                    "product_id": line.product_id,
-                    "sku": line.sku,
-                    "name": line.name,
-                    "quantity": line.quantity,
-                    "unit_price": line.unit_price,
-                }
-                for line in reservation.items
-            ],
-        },
+    lines = tuple(
+        ReservedLine(
+            product_id=line.product_id,
+            sku=line.sku,
+            name=line.name,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+        )
+        for line in reservation.items
     )
+    result = StepResult(currency=reservation.currency, items=lines)
+    _reply(command, "reserve_cart", ok=True, result=result)
 
 
-@shared_task(name=CART_RELEASE_ITEMS, base=CommandTask)
-def release_items(*, order_id: int, user_id: int, reservation_key: str) -> None:
-    failpoint(f"task.{CART_RELEASE_ITEMS}")
-    order_id, user_id = require_id(order_id, "order_id"), require_id(user_id, "user_id")
+@shared_task(name=ReleaseItems.name, base=CommandTask)
+def release_items(**kwargs) -> None:
+    failpoint(f"task.{ReleaseItems.name}")
+    command = ReleaseItems.decode(kwargs)
     try:
         reservation = resolver.cart().release(
-            reservation_key=_key(reservation_key), user_id=user_id
+            reservation_key=command.reservation_key, user_id=command.user_id
         )
     except (InvalidRequest, ServiceUnavailable):
         raise
     except Conflict:
         # Committed: the checkout's lines already left the cart; there is nothing to give back.
-        _reply(order_id, "release_cart", ok=True, result={"status": "COMMITTED"})
+        _reply(command, "release_cart", ok=True, result=StepResult(status="COMMITTED"))
         return
     except DomainError as exc:
-        _reply(order_id, "release_cart", ok=False, error=exc.code)
+        _reply(command, "release_cart", ok=False, error=exc.code)
         return
-    _reply(order_id, "release_cart", ok=True, result={"status": reservation.status})
+    _reply(command, "release_cart", ok=True, result=StepResult(status=reservation.status))

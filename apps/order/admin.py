@@ -4,8 +4,8 @@ from django.contrib import admin, messages
 
 from apps.order import checkout_saga
 from apps.order.models import CheckoutSaga, Order, OrderLine, SagaStep
-from ecommerce.contracts.order.commands import ORDER_QUEUE, SAGA_ADVANCE
-from ecommerce.messaging import send_command
+from ecommerce.contracts.order.commands import SagaAdvance
+from ecommerce.messaging import send
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -89,7 +89,7 @@ class CheckoutSagaAdmin(admin.ModelAdmin):
             queryset.exclude(state__in=CheckoutSaga.TERMINAL).values_list("order_id", flat=True)
         )
         for order_id in ids:
-            send_command(SAGA_ADVANCE, ORDER_QUEUE, order_id=order_id)
+            send(SagaAdvance(order_id=order_id))
         self.message_user(request, f"{len(ids)} saga(s) sent on.", messages.SUCCESS)
 
     @admin.action(description="Force compensation: undo the selected running sagas")
@@ -101,6 +101,6 @@ class CheckoutSagaAdmin(admin.ModelAdmin):
             if checkout_saga.saga_force_compensation(
                 order_id=order_id, reason="cancelled_by_operator"
             ):
-                send_command(SAGA_ADVANCE, ORDER_QUEUE, order_id=order_id)
+                send(SagaAdvance(order_id=order_id))
                 done += 1
         self.message_user(request, f"{done} saga(s) are being compensated.", messages.SUCCESS)

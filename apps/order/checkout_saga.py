@@ -23,7 +23,7 @@ from apps.order import events, metrics
 from apps.order.models import CheckoutSaga, Order, OrderLine, SagaStep
 from apps.order.saga_lock import saga_lock
 from ecommerce import resolver, tracing
-from ecommerce.contracts.cart.commands import CART_QUEUE, CART_RELEASE_ITEMS, CART_RESERVE_ITEMS
+from ecommerce.contracts.cart.commands import ReleaseItems, ReserveItems
 from ecommerce.contracts.errors import (
     Conflict,
     IdempotencyConflict,
@@ -31,11 +31,12 @@ from ecommerce.contracts.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from ecommerce.contracts.order.commands import SagaReply, StepResult
 from ecommerce.contracts.payment.errors import PaymentDeclined, PaymentError, PaymentUnavailable
 from ecommerce.contracts.product.errors import OutOfStock, ProductNotFound, ProductUnavailable
 from ecommerce.contracts.product.port import StockLine
 from ecommerce.failpoints import InjectedFailure, failpoint
-from ecommerce.messaging import send_command
+from ecommerce.messaging import send
 
 logger = logging.getLogger(__name__)
 
@@ -181,13 +182,21 @@ def _record_and_move(saga: CheckoutSaga, name: str, *, result, **fields) -> bool
     return True
 
 
-def step_succeeded(saga: CheckoutSaga, name: str, *, result=None, **changes) -> bool:
+def step_succeeded(
+    saga: CheckoutSaga,
+    name: str,
+    *,
+    result=None,
+    reservation: StepResult | None = None,
+    **changes,
+) -> bool:
     """Record a step's success and move the saga on, atomically. The caller holds the saga's
-    lock. False if the outcome was already recorded (a duplicate reply)."""
+    lock. False if the outcome was already recorded (a duplicate reply). `reservation`: the
+    cart's reply to reserve_cart, whose lines replace the order's if the cart changed."""
     sequence = FORWARD if name in FORWARD else COMPENSATION
     following = sequence[sequence.index(name) + 1 :]
     tracing.annotate({"saga.outcome": "succeeded"})
-    rewrites = name == "reserve_cart" and _reservation_differs(saga.order, result or {})
+    rewrites = reservation is not None and _reservation_differs(saga.order, reservation)
     if following and name != "commit" and not rewrites and connections[DB].vendor == "postgresql":
         # The common case: nothing but the step's row and the saga's position change.
         if not _record_and_move(saga, name, result=result, step=following[0], **changes):
@@ -198,7 +207,7 @@ def step_succeeded(saga: CheckoutSaga, name: str, *, result=None, **changes) -> 
         if not _record(saga, name, SagaStep.Status.SUCCEEDED, result=result):
             return False
         if rewrites:
-            _take_reservation(saga.order, result or {})
+            _take_reservation(saga.order, reservation)
         if name == "commit":
             _complete(saga)
         elif following:
@@ -233,35 +242,36 @@ def _order_lines(order: Order) -> list[OrderLine]:
     return sorted(order.lines.all(), key=lambda line: line.product_id)
 
 
-def _reservation_differs(order: Order, reservation: dict) -> bool:
+def _reservation_differs(order: Order, reservation: StepResult) -> bool:
     """Whether the reserved lines differ from those peeked at checkout (the cart changed)."""
-    items = reservation.get("items") or []
-    wanted = [(i["product_id"], i["sku"], i["name"], i["quantity"], i["unit_price"]) for i in items]
+    wanted = sorted(
+        (i.product_id, i.sku, i.name, i.quantity, i.unit_price) for i in reservation.items
+    )
     held = [
         (line.product_id, line.sku, line.name, line.quantity, line.unit_price)
         for line in _order_lines(order)
     ]
-    return sorted(wanted) != held or reservation.get("currency", order.currency) != order.currency
+    return wanted != held or (reservation.currency or order.currency) != order.currency
 
 
-def _take_reservation(order: Order, reservation: dict) -> None:
+def _take_reservation(order: Order, reservation: StepResult) -> None:
     """The reserved lines are what is sold: they replace the lines peeked at checkout."""
-    items = reservation.get("items") or []
+    items = reservation.items
     order.refresh_from_db(fields=["lines"])  # forget the lines read before
     OrderLine.objects.filter(order=order).delete()
     OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
-            product_id=item["product_id"],
-            sku=item["sku"],
-            name=item["name"],
-            quantity=item["quantity"],
-            unit_price=item["unit_price"],
+            product_id=item.product_id,
+            sku=item.sku,
+            name=item.name,
+            quantity=item.quantity,
+            unit_price=item.unit_price,
         )
         for item in items
     )
-    order.total = sum(item["quantity"] * item["unit_price"] for item in items)
-    order.currency = reservation.get("currency") or order.currency
+    order.total = sum(item.quantity * item.unit_price for item in items)
+    order.currency = reservation.currency or order.currency
     order.save(update_fields=["total", "currency", "updated_at"])
 
 
@@ -319,12 +329,12 @@ def reserve_cart(saga: CheckoutSaga) -> Wait | None:
     if step.attempts > settings.SAGA_STEP_MAX_ATTEMPTS:
         step_failed(saga, "reserve_cart", reason="cart_unavailable", error="no reply from the cart")
         return CONTINUE
-    send_command(
-        CART_RESERVE_ITEMS,
-        CART_QUEUE,
-        order_id=saga.order_id,
-        user_id=saga.order.user_id,
-        reservation_key=saga.reservation_key,
+    send(
+        ReserveItems(
+            order_id=saga.order_id,
+            user_id=saga.order.user_id,
+            reservation_key=saga.reservation_key,
+        )
     )
     return Wait()
 
@@ -446,12 +456,12 @@ def release_stock(saga: CheckoutSaga) -> Wait | None:
 
 def release_cart(saga: CheckoutSaga) -> Wait | None:
     step_start(saga, "release_cart")
-    send_command(
-        CART_RELEASE_ITEMS,
-        CART_QUEUE,
-        order_id=saga.order_id,
-        user_id=saga.order.user_id,
-        reservation_key=saga.reservation_key,
+    send(
+        ReleaseItems(
+            order_id=saga.order_id,
+            user_id=saga.order.user_id,
+            reservation_key=saga.reservation_key,
+        )
     )
     return Wait()
 
@@ -528,14 +538,13 @@ def _run(saga: CheckoutSaga | None) -> Wait | None:
     return None
 
 
-def saga_reply(
-    *, order_id: int, step: str, ok: bool, result: dict, error: str
-) -> Wait | Busy | None:
+def saga_reply(reply: SagaReply) -> Wait | Busy | None:
     """Record what a service answered to a command, then drive the saga on.
 
     Duplicates and late replies change nothing. A failed release does not drive the saga: the
     sweep sends it again later, rather than two services bouncing it at full speed.
     """
+    order_id, step, error = reply.order_id, reply.step, reply.error
     if step not in ASYNC_STEPS:
         raise InvalidRequest(f"No saga step {step!r}.")
     # The holder is usually the drive that sent the command, about to let go: wait for it.
@@ -546,8 +555,11 @@ def saga_reply(
         if saga is None:
             raise InvalidRequest(f"No saga for order {order_id}.")
         with _step_span(saga, step, reply=True):
-            if ok:
-                step_succeeded(saga, step, result=result)
+            if reply.ok:
+                reservation = reply.result if step == "reserve_cart" else None
+                step_succeeded(
+                    saga, step, result=reply.result.to_payload(), reservation=reservation
+                )
             elif step == "reserve_cart":
                 step_failed(saga, step, reason=error or "cart_error", error=error)
             else:

@@ -13,9 +13,9 @@ from ecommerce import resolver, tracing
 from ecommerce.contracts.cart.errors import CartEmpty, CartLocked
 from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
 from ecommerce.contracts.keys import key_check
-from ecommerce.contracts.order.commands import ORDER_QUEUE, SAGA_ADVANCE
+from ecommerce.contracts.order.commands import SagaAdvance
 from ecommerce.failpoints import failpoint
-from ecommerce.messaging import send_command
+from ecommerce.messaging import send
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ PAYMENT_METHOD = re.compile(r"^[A-Za-z0-9_]{1,100}\Z")
 def _start_saga(order_id: int) -> None:
     try:
         failpoint("order.start_saga")
-        send_command(SAGA_ADVANCE, ORDER_QUEUE, order_id=order_id)
+        send(SagaAdvance(order_id=order_id))
     except Exception:  # the broker is down: the order is safe, the sweep starts its saga
         logger.exception("could not start the saga of order %s; the sweep will", order_id)
 

@@ -11,15 +11,15 @@ from django.conf import settings
 from apps.order import checkout_saga
 from apps.order import metrics as saga_metrics
 from ecommerce import metrics
-from ecommerce.contracts.order.commands import ORDER_QUEUE, SAGA_ADVANCE, SAGA_REPLY, SAGA_SWEEP
+from ecommerce.contracts.order.commands import ORDER_QUEUE, SagaAdvance, SagaReply, SagaSweep
 from ecommerce.failpoints import failpoint
-from ecommerce.messaging import CommandTask, require_id, send_command
+from ecommerce.messaging import CommandTask, send
 
 logger = logging.getLogger(__name__)
 
 
 def _advance_later(order_id: int, countdown: float | None) -> None:
-    send_command(SAGA_ADVANCE, ORDER_QUEUE, order_id=order_id, countdown=countdown)
+    send(SagaAdvance(order_id=order_id), countdown=countdown)
 
 
 def _follow_up(order_id: int, outcome) -> None:
@@ -30,32 +30,29 @@ def _follow_up(order_id: int, outcome) -> None:
         _advance_later(order_id, outcome.retry_in)
 
 
-@shared_task(name=SAGA_ADVANCE, base=CommandTask)
-def saga_advance(*, order_id: int) -> None:
-    failpoint(f"task.{SAGA_ADVANCE}")
-    order_id = require_id(order_id, "order_id")
-    _follow_up(order_id, checkout_saga.saga_advance(order_id=order_id))
+@shared_task(name=SagaAdvance.name, base=CommandTask)
+def saga_advance(**kwargs) -> None:
+    failpoint(f"task.{SagaAdvance.name}")
+    command = SagaAdvance.decode(kwargs)
+    _follow_up(command.order_id, checkout_saga.saga_advance(order_id=command.order_id))
 
 
-@shared_task(name=SAGA_REPLY, base=CommandTask)
-def saga_reply(
-    *, order_id: int, step: str, ok: bool, result: dict | None = None, error: str = ""
-) -> None:
-    failpoint(f"task.{SAGA_REPLY}")
-    order_id = require_id(order_id, "order_id")
-    reply = {"step": str(step), "ok": ok is True, "result": result or {}, "error": str(error or "")}
-    outcome = checkout_saga.saga_reply(order_id=order_id, **reply)
+@shared_task(name=SagaReply.name, base=CommandTask)
+def saga_reply(**kwargs) -> None:
+    failpoint(f"task.{SagaReply.name}")
+    reply = SagaReply.decode(kwargs)
+    outcome = checkout_saga.saga_reply(reply)
     if isinstance(outcome, checkout_saga.Busy):
         # The saga is being driven right now; the reply must still be recorded: send it again.
-        send_command(SAGA_REPLY, ORDER_QUEUE, countdown=0.2, order_id=order_id, **reply)
+        send(reply, countdown=0.2)
     else:
-        _follow_up(order_id, outcome)
+        _follow_up(reply.order_id, outcome)
 
 
-@shared_task(name=SAGA_SWEEP, base=CommandTask)
+@shared_task(name=SagaSweep.name, base=CommandTask)
 def saga_sweep() -> int:
     """Re-drive every saga that has not moved for a while: lost messages cannot strand one."""
-    failpoint(f"task.{SAGA_SWEEP}")
+    failpoint(f"task.{SagaSweep.name}")
     stuck = checkout_saga.sagas_unfinished(older_than=settings.SAGA_STUCK_SECONDS)
     for order_id in stuck:
         _advance_later(order_id, None)

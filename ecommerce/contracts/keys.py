@@ -12,12 +12,12 @@ from typing import Any
 from ecommerce.contracts.errors import InvalidRequest
 
 KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"
-_KEY = re.compile(KEY_PATTERN.removesuffix("$") + r"\Z")
+KEY = re.compile(KEY_PATTERN.removesuffix("$") + r"\Z")
 
 
 def key_check(value: Any, *, name: str) -> str:
     """`value` if it is a valid operation key; else InvalidRequest naming the field."""
-    if not isinstance(value, str) or not _KEY.match(value):
+    if not isinstance(value, str) or not KEY.match(value):
         raise InvalidRequest(
             f"The {name} must be 1 to 200 printable ASCII characters.",
             {name: ["1 to 200 printable ASCII characters, no spaces."]},

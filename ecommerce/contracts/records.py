@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, Self
 
+from ecommerce.contracts.keys import KEY
+
 MAX_INTEGER = 2**53 - 1
 _CURRENCY = re.compile(r"^[A-Z]{3}\Z")
 
@@ -32,6 +34,16 @@ def non_negative(**kwargs: Any) -> Any:
     return dataclasses.field(metadata={"non_negative": True}, **kwargs)
 
 
+def positive(**kwargs: Any) -> Any:
+    """A field that holds an integer >= 1 (an id)."""
+    return dataclasses.field(metadata={"positive": True}, **kwargs)
+
+
+def key(**kwargs: Any) -> Any:
+    """A field that holds an operation key (ecommerce/contracts/keys.py's rule)."""
+    return dataclasses.field(metadata={"key": True}, **kwargs)
+
+
 def currency(**kwargs: Any) -> Any:
     """A field that holds an ISO 4217 code (three capital letters)."""
     return dataclasses.field(metadata={"currency": True}, **kwargs)
@@ -41,7 +53,12 @@ class Record:
     """Mixin for a frozen dataclass that travels as JSON."""
 
     def to_payload(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        """The record as JSON types; an optional field left empty (None, no items) is left out."""
+        return {
+            f.name: _plain(value)
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+            if not ((value := getattr(self, f.name)) in (None, ()) and not _required(f))
+        }
 
     @classmethod
     def from_payload(cls, payload: Any) -> Self:
@@ -112,12 +129,16 @@ def _read(hint: Any, value: Any, f: dataclasses.Field) -> Any:
             raise InvalidRecord(f"{name} is not an integer within ±{MAX_INTEGER}")
         if f.metadata.get("non_negative") and value < 0:
             raise InvalidRecord(f"{name} is negative")
+        if f.metadata.get("positive") and value < 1:
+            raise InvalidRecord(f"{name} must be a positive integer, got {value!r}")
         return value
     if hint is str:
         if not _is_text(value):
             raise InvalidRecord(f"{name} is not a string of text (UTF-8, no NUL)")
         if f.metadata.get("currency") and not _CURRENCY.match(value):
             raise InvalidRecord(f"{name} is not an ISO 4217 code")
+        if f.metadata.get("key") and not KEY.match(value):
+            raise InvalidRecord(f"{name} is not 1 to 200 printable ASCII characters")
         return value
     raise TypeError(f"{name}: records hold int, str, bool, records and tuples, not {hint!r}")
 

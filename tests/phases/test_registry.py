@@ -96,3 +96,14 @@ def test_calling_a_remote_service_loads_none_of_its_app():
         [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_beat_schedule_sends_the_sweep_the_order_contract_names():
+    from ecommerce.contracts.cart.commands import CART_QUEUE, ReserveItems
+    from ecommerce.contracts.order.commands import ORDER_QUEUE, SagaSweep
+
+    # settings name tasks and queues as strings: they load before any of the project's code
+    assert [e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()] == [SagaSweep.name]
+    routes = settings.CELERY_TASK_ROUTES
+    assert routes[SagaSweep.name.split(".")[0] + ".*"] == {"queue": ORDER_QUEUE}
+    assert routes[ReserveItems.name.split(".")[0] + ".*"] == {"queue": CART_QUEUE}

@@ -17,6 +17,7 @@ from apps.order import checkout_saga
 from apps.order.admin import CheckoutSagaAdmin
 from apps.order.models import CheckoutSaga, SagaStep
 from apps.product.models import Product
+from ecommerce.contracts.order.commands import SagaReply
 from tests.factories import ProductFactory, UserFactory
 from tests.fixtures.broker import purge_queues
 from tests.fixtures.worker import ROOT, process_env
@@ -77,7 +78,7 @@ def test_a_saga_another_process_holds_is_busy_until_that_process_dies():
         # when: the saga is driven, replied to or force-compensated from here
         advanced = checkout_saga.saga_advance(order_id=order_id)
         replied = checkout_saga.saga_reply(
-            order_id=order_id, step="reserve_cart", ok=True, result={}, error=""
+            SagaReply(order_id=order_id, step="reserve_cart", ok=True)
         )
         message = _force_compensation(order_id)
         # then: each one leaves it to the holder, and nothing changed

@@ -1,5 +1,5 @@
-"""Every event of every contract is a typed record: it round-trips through JSON, and a payload
-that does not fit its type is refused naming the field, never half read."""
+"""Every event and command of every contract is a typed record: it round-trips through JSON,
+and a payload that does not fit its type is refused naming the field, never half read."""
 
 from __future__ import annotations
 
@@ -96,3 +96,26 @@ def test_order_lines_are_records_too():
         )
     with pytest.raises(InvalidRecord, match="out of range"):
         OrderLineData.from_payload({"product_id": 1, "quantity": MAX_INTEGER, "unit_price": 2})
+
+
+def test_a_command_that_does_not_fit_is_a_malformed_command():
+    from ecommerce.contracts.cart.commands import ReserveItems
+    from ecommerce.contracts.errors import InvalidRequest
+    from ecommerce.contracts.order.commands import ReservedLine, SagaReply, StepResult
+
+    good = {"order_id": 1, "user_id": 2, "reservation_key": "checkout-1"}
+    assert ReserveItems.decode(good) == ReserveItems(**good)
+    for change in ({"order_id": "1; DROP TABLE"}, {"user_id": 0}, {"reservation_key": "a b"}):
+        with pytest.raises(InvalidRequest, match="malformed command"):
+            ReserveItems.decode(good | change)
+    reply = SagaReply(
+        order_id=1,
+        step="reserve_cart",
+        ok=True,
+        result=StepResult(
+            currency="USD",
+            items=(ReservedLine(product_id=3, sku="S", name="N", quantity=1, unit_price=5),),
+        ),
+    )
+    assert SagaReply.decode(json.loads(json.dumps(reply.to_payload()))) == reply
+    assert "status" not in reply.to_payload()["result"]  # an unset optional field is left out
