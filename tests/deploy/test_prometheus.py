@@ -23,6 +23,13 @@ def _config(phase: int) -> dict:
 
 # Processes that stand in for outside systems (Kafka, Stripe) and serve no /metrics of ours.
 STAND_INS = {"kafka", "stripe"}
+# The backing services' metrics, every phase: job -> (container, port, path) of its exporter, or
+# of RabbitMQ's own plugin (per queue).
+EXPORTERS = {
+    "postgres": ("postgres-exporter", 9187, "/metrics"),
+    "redis": ("redis-exporter", 9121, "/metrics"),
+    "rabbitmq": ("rabbitmq", 15692, "/metrics/per-object"),
+}
 
 
 def _metrics_endpoints(phase: int) -> dict[str, str]:
@@ -75,14 +82,21 @@ def test_scrape_config_parses_and_scrapes_every_process_with_metrics(phase):
     jobs = config["scrape_configs"]
     # when
     scraped = {}
+    exporters = {}
     for job in jobs:
+        (static,) = job["static_configs"]
+        (target,) = static["targets"]
+        if job["job_name"] in EXPORTERS:
+            exporters[job["job_name"]] = (*target.split(":"), job["metrics_path"])
+            continue
         assert job.get("metrics_path", "/metrics") == "/metrics", job["job_name"]
-        for static in job["static_configs"]:
-            for target in static["targets"]:
-                scraped[static["labels"]["process"]] = target
+        scraped[static["labels"]["process"]] = target
     # then
     assert len({job["job_name"] for job in jobs}) == len(jobs)
     assert scraped == _metrics_endpoints(phase)
+    assert exporters == {
+        job: (host, str(port), path) for job, (host, port, path) in EXPORTERS.items()
+    }
     assert config["global"]["external_labels"]["phase"] == str(phase)
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
 
@@ -92,6 +106,8 @@ def test_every_scraped_host_is_a_container_of_the_phase(phase):
     services = phase_model(phase)["services"]
     for target in _metrics_endpoints(phase).values():
         assert target.split(":")[0] in services
+    for host, _, _ in EXPORTERS.values():
+        assert host in services
 
 
 def test_the_web_process_serves_metrics_where_prometheus_looks(client):
