@@ -1,4 +1,5 @@
-"""The environment variable names the project's code reads (settings, commands, entry points)."""
+"""The environment variable names the project's code reads (settings, commands, entry points),
+and those of the OpenTelemetry specification, which the SDK reads for it (ecommerce/tracing.py)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,19 @@ def _python_files():
             yield from (p for p in path.rglob("*.py") if "/gen/" not in p.as_posix())
 
 
+def opentelemetry_names() -> set[str]:
+    """The `OTEL_*` variables the OpenTelemetry API and SDK name and read."""
+    import opentelemetry.environment_variables as api
+    import opentelemetry.sdk.environment_variables as sdk
+
+    return {
+        value
+        for module in (api, sdk)
+        for key, value in vars(module).items()
+        if key.startswith("OTEL_") and isinstance(value, str)
+    }
+
+
 @cache
 def names_read() -> frozenset[str]:
     from django.conf import settings
@@ -46,4 +60,4 @@ def names_read() -> frozenset[str]:
         for suffix in re.findall(_TEMPLATED, text):
             assert suffix in per_app, f"{path}: a name built per app, for which apps? {suffix}"
             names.update(f"{app.upper()}{suffix}" for app in per_app[suffix])
-    return frozenset(names)
+    return frozenset(names | opentelemetry_names())

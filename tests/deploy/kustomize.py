@@ -29,9 +29,7 @@ def _command() -> list[str]:
 
 @cache
 def _build(directory: str) -> str:
-    done = subprocess.run(
-        [*_command(), directory], capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([*_command(), directory], capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise KustomizeError(done.stderr.strip())
     return done.stdout

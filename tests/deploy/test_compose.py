@@ -257,3 +257,104 @@ def test_every_image_from_elsewhere_is_pinned_to_a_version(phase):
         if name not in app_services(model):
             image, _, tag = svc["image"].partition(":")
             assert re.fullmatch(r"v?\d+(\.\d+)*(-[a-z]+)*", tag), (name, svc["image"])
+
+
+def trace_names(process) -> tuple[str, ...]:
+    """The `service.name` of a process's spans, as its entry point gives it to
+    `tracing.setup` (a `serve` process's first, then the worker it starts)."""
+    head, _ = split_command(process.argv)
+    if head[:1] == ["gunicorn"]:
+        return ("edge",)
+    if head[:1] == ["celery"]:
+        serving = process.env.get("ECOMMERCE_SERVES")
+        return (f"{serving}-worker" if serving else "worker",)
+    if app := serves(process):
+        return (app, f"{app}-worker")
+    if head[:3] == ["python", "manage.py", "relay_outbox"]:
+        return (f"relay-{head[3]}",)
+    return {
+        ("python", "manage.py", "consume_analytics"): ("analytics",),
+        ("python", "manage.py", "reconcile_payments"): ("reconciler",),
+    }[tuple(head[:3])]
+
+
+JAEGER_OTLP_PORTS = {"grpc": 4317, "http/protobuf": 4318}
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_every_process_exports_its_traces_to_jaeger_under_its_own_name(phase, monkeypatch):
+    # given
+    from ecommerce import tracing
+    from ecommerce.management.commands.serve import _worker_env
+
+    model = phase_model(phase)
+    jaeger = model["services"]["jaeger"]
+    seen: list[str] = []
+    for name, svc in _processes(model).items():
+        if name == "stripe":  # the stand-in for Stripe is not ours: it traces nothing
+            continue
+        env = environment(svc)
+        # then: OTLP to the Jaeger container, on the port of the protocol it speaks
+        protocol = env["OTEL_EXPORTER_OTLP_PROTOCOL"]
+        assert protocol in tracing.PROTOCOLS, name
+        endpoint = urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"])
+        assert (endpoint.hostname, endpoint.port) == ("jaeger", JAEGER_OTLP_PORTS[protocol]), name
+        # named as its code names it, and so is the worker a `serve` process starts
+        expected = trace_names(processes(phase)[name])
+        assert env["OTEL_SERVICE_NAME"] == expected[0], name
+        seen.append(env["OTEL_SERVICE_NAME"])
+        if serves(processes(phase)[name]):
+            for key, value in env.items():
+                monkeypatch.setenv(key, value)
+            assert (
+                _worker_env(serves(processes(phase)[name]), 9100)["OTEL_SERVICE_NAME"]
+                == (expected[1])
+            )
+            seen.append(expected[1])
+        # the console links an order's trace to Jaeger's UI, published on the host
+        ui = urlsplit(env["JAEGER_UI_URL"])
+        assert f"{ui.port}:16686" in jaeger["ports"], name
+    assert len(seen) == len(set(seen)), sorted(seen)
+    assert jaeger["image"].startswith("jaegertracing/")
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_processes_serve_their_metrics_where_prometheus_reaches_them(phase, monkeypatch):
+    # given: the address ecommerce.metrics listens on, from each container's environment
+    from ecommerce import metrics
+
+    model = phase_model(phase)
+    for name, svc in _processes(model).items():
+        if name == "stripe":
+            continue
+        for key in ("METRICS_HOST", "SERVICE_HOST"):
+            monkeypatch.delenv(key, raising=False)
+        for key, value in environment(svc).items():
+            monkeypatch.setenv(key, value)
+        # then: all interfaces, not the container's own loopback
+        assert metrics.metrics_host() == "0.0.0.0", name
+
+
+def test_the_backing_services_have_their_exporters():
+    # given
+    services = load(DOCKER / "compose.infra.yaml")["services"]
+    postgres = services["postgres-exporter"]
+    redis = services["redis-exporter"]
+    rabbitmq = services["rabbitmq"]
+    # then: each exporter reads the service compose runs, once that service is healthy
+    dsn = urlsplit(postgres["environment"]["DATA_SOURCE_NAME"])
+    assert (dsn.hostname, dsn.port, dsn.path) == ("postgres", 5432, "/ecommerce")
+    assert (dsn.username, dsn.password) == (
+        services["postgres"]["environment"]["POSTGRES_USER"],
+        services["postgres"]["environment"]["POSTGRES_PASSWORD"],
+    )
+    assert postgres["image"].startswith("prometheuscommunity/postgres-exporter:")
+    assert postgres["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert urlsplit(redis["environment"]["REDIS_ADDR"]).hostname == "redis"
+    assert redis["image"].startswith("oliver006/redis_exporter:")
+    assert redis["depends_on"] == {"redis": {"condition": "service_healthy"}}
+    # RabbitMQ serves its own metrics: the plugin is enabled, beside the console
+    (plugins,) = [v for v in rabbitmq["volumes"] if v.endswith(":/etc/rabbitmq/enabled_plugins:ro")]
+    enabled = (DOCKER / plugins.split(":", 1)[0]).read_text()
+    assert re.fullmatch(r"\[([a-z_]+,)*[a-z_]+\]\.\n", enabled)
+    assert set(enabled.strip("[].\n").split(",")) == {"rabbitmq_management", "rabbitmq_prometheus"}

@@ -21,9 +21,21 @@ _KEYWORDS |= {"unless", "offset", "inf", "nan"}
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 
 
+# The backing services' series come from their exporters (docker/prometheus: one job each);
+# a query on them selects its job. The metric-name prefix of each exporter's series.
+EXPORTER_PREFIXES = {"postgres": "pg_", "redis": "redis_", "rabbitmq": "rabbitmq_"}
+
+
 def _queries() -> list[str]:
     dashboard = json.loads(DASHBOARD.read_text())
     return [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+
+
+def exporter_job(expr: str) -> str | None:
+    """The exporter job a query selects (`{job="redis"}`), if any."""
+    jobs = set(re.findall(r'job="([\w-]+)"', expr)) & EXPORTER_PREFIXES.keys()
+    assert len(jobs) <= 1, expr
+    return next(iter(jobs), None)
 
 
 def metric_names(expr: str) -> set[str]:
@@ -117,6 +129,8 @@ def exported(client, django_db_blocker) -> dict[str, set[str]]:
 @pytest.mark.django_db(databases="__all__")
 def test_every_query_uses_metrics_the_processes_export(exported):
     for expr in _queries():
+        if exporter_job(expr):
+            continue  # test_the_backing_service_panels_read_their_exporters
         names = metric_names(expr)
         assert names, expr
         missing = names - exported.keys()
@@ -148,14 +162,51 @@ def test_the_dashboard_shows_requests_cache_grpc_sagas_outbox_and_consumer(expor
         "analytics_events_dead_lettered_total",
         "dead_letter_queue_messages",
         "stripe_request_duration_seconds_bucket",
+        "port_call_duration_seconds_bucket",
+        "pg_stat_activity_count",
+        "redis_memory_used_bytes",
+        "rabbitmq_queue_messages_ready",
     ):
         assert needed in used
+
+
+def test_the_per_hop_panel_splits_port_calls_by_transport():
+    # given
+    from ecommerce import resolver
+
+    per_hop = [e for e in _queries() if "port_call_duration_seconds_bucket" in metric_names(e)]
+    # then: the labels the resolver records, in-process and gRPC side by side
+    assert per_hop
+    for expr in per_hop:
+        assert {"service", "transport"} <= label_names(expr), expr
+    assert resolver.PORT_CALL_DURATION._labelnames == ("service", "method", "transport")
+
+
+def test_the_backing_service_panels_read_their_exporters():
+    # given: every phase's scrape config
+    from tests.deploy.procfile import PHASES
+    from tests.deploy.test_prometheus import _config
+
+    scraped = [{job["job_name"] for job in _config(phase)["scrape_configs"]} for phase in PHASES]
+    used = set()
+    for expr in _queries():
+        job = exporter_job(expr)
+        if job is None:
+            continue
+        used.add(job)
+        # then: only that exporter's series, from a job every phase scrapes
+        assert all(name.startswith(EXPORTER_PREFIXES[job]) for name in metric_names(expr)), expr
+        assert all(job in jobs for jobs in scraped), expr
+    assert used == set(EXPORTER_PREFIXES)
 
 
 def test_grafana_provisions_the_datasource_and_dashboards_the_panels_use():
     # given
     datasources = yaml.safe_load(
         (DOCKER / "grafana/provisioning/datasources/prometheus.yaml").read_text()
+    )["datasources"]
+    (jaeger,) = yaml.safe_load(
+        (DOCKER / "grafana/provisioning/datasources/jaeger.yaml").read_text()
     )["datasources"]
     providers = yaml.safe_load(
         (DOCKER / "grafana/provisioning/dashboards/ecommerce.yaml").read_text()
@@ -173,3 +224,7 @@ def test_grafana_provisions_the_datasource_and_dashboards_the_panels_use():
     assert mounts["./grafana/provisioning"] == "/etc/grafana/provisioning"
     home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert home == f"{providers[0]['options']['path']}/{DASHBOARD.name}"
+    # traces: Jaeger's query service, in the compose file that Grafana runs in
+    assert jaeger["type"] == "jaeger"
+    assert jaeger["url"] == "http://jaeger:16686"
+    assert "jaeger" in load(DOCKER / "compose.infra.yaml")["services"]

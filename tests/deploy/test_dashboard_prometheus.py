@@ -1,5 +1,7 @@
 """The dashboard's queries against a real Prometheus scraping a real edge: each is accepted, and
-those on the edge's own metrics return series. Runs where a `prometheus` binary is installed."""
+those on the edge's own metrics return series. Runs where a `prometheus` binary is installed;
+where postgres_exporter and redis_exporter are installed too, they run against the test
+database and Redis, and the backing-service panels on them must return series as well."""
 
 from __future__ import annotations
 
@@ -26,7 +28,40 @@ EDGE_SERIES = (
     "django_http_requests_latency_seconds_by_view_method_bucket",
     "django_http_responses_total_by_status_total",
     "catalogue_cache_lookups_total",
+    "port_call_duration_seconds_bucket",
 )
+# The exporters' binaries as upstream names them, or as Debian packages them.
+EXPORTER_BINARIES = {
+    "postgres": ("postgres_exporter", "prometheus-postgres-exporter"),
+    "redis": ("redis_exporter", "prometheus-redis-exporter"),
+}
+
+
+def _binary(job: str) -> str | None:
+    return next(filter(None, map(shutil.which, EXPORTER_BINARIES[job])), None)
+
+
+def _exporter(job: str, port: int, log) -> subprocess.Popen:
+    """postgres_exporter or redis_exporter on `port`, reading the test database or Redis."""
+    from django.conf import settings
+
+    from tests.fixtures.services import database_url
+
+    address = f"127.0.0.1:{port}"
+    if job == "postgres":
+        dsn = database_url("default").replace("postgres://", "postgresql://", 1)
+        return subprocess.Popen(
+            [_binary(job), f"--web.listen-address={address}"],
+            env={"DATA_SOURCE_NAME": f"{dsn}?sslmode=disable", "PATH": "/usr/bin:/bin"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    redis = settings.CACHES["default"]["LOCATION"]
+    return subprocess.Popen(
+        [_binary(job), "-redis.addr", redis, "-web.listen-address", address],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _free_port() -> int:
@@ -47,9 +82,18 @@ def prometheus(live_server, tmp_path):
     config["global"]["scrape_interval"] = "500ms"
     config["global"]["evaluation_interval"] = "500ms"
     config["rule_files"] = [str(DOCKER / "prometheus/alerts.yml")]  # it loads the alerts too
-    (web,) = [job for job in config["scrape_configs"] if job["job_name"] == "web"]
-    web["static_configs"][0]["targets"] = [live_server.url.removeprefix("http://")]
-    config["scrape_configs"] = [web]  # the other processes: tests/platform/test_process_metrics
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    jobs["web"]["static_configs"][0]["targets"] = [live_server.url.removeprefix("http://")]
+    # the other processes: tests/platform/test_process_metrics
+    config["scrape_configs"] = [jobs["web"]]
+    exporters = []
+    log = (tmp_path / "exporters.log").open("wb")
+    for job in EXPORTER_BINARIES:
+        if _binary(job):
+            exporter_port = _free_port()
+            exporters.append(_exporter(job, exporter_port, log))
+            jobs[job]["static_configs"][0]["targets"] = [f"127.0.0.1:{exporter_port}"]
+            config["scrape_configs"].append(jobs[job])
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = _free_port()
     server = subprocess.Popen(
@@ -74,8 +118,10 @@ def prometheus(live_server, tmp_path):
                 time.sleep(0.2)
         yield base
     finally:
-        server.terminate()
-        server.wait(10)
+        for process in (server, *exporters):
+            process.terminate()
+            process.wait(10)
+        log.close()
 
 
 def _query(base: str, expr: str) -> dict:
@@ -98,6 +144,9 @@ def test_every_dashboard_query_runs_on_prometheus_and_the_edges_return_series(
         # when
         answered = {expr: _query(prometheus, expr) for expr in queries}
         edge = [e for e in queries if any(name in e for name in EDGE_SERIES)]
+        edge += [
+            e for e in queries if any(f'job="{j}"' in e for j in EXPORTER_BINARIES if _binary(j))
+        ]
         if all(answered[e]["data"]["result"] for e in edge) or time.monotonic() > deadline:
             break
         time.sleep(1)

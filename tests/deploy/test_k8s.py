@@ -5,6 +5,7 @@ scales, a Service where it listens, and the settings production needs."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -42,8 +43,20 @@ def _rendered(phase: int) -> list[dict]:
     return render(K8S / f"overlays/phase{phase}")
 
 
-def _of(documents: list[dict], kind: str) -> dict[str, dict]:
-    return {doc["metadata"]["name"]: doc for doc in documents if doc["kind"] == kind}
+# What docker/k8s/components/observability adds beside the processes: Jaeger and the exporters.
+OBSERVABILITY = "observability"
+
+
+def _of(documents: list[dict], kind: str, *, observability: bool = False) -> dict[str, dict]:
+    """The documents of `kind` by name: the processes' (by default) or the observability
+    component's."""
+    return {
+        doc["metadata"]["name"]: doc
+        for doc in documents
+        if doc["kind"] == kind
+        and (doc["metadata"]["labels"].get("app.kubernetes.io/component") == OBSERVABILITY)
+        is observability
+    }
 
 
 def _container(workload: dict) -> dict:
@@ -138,11 +151,16 @@ def test_overlay_deploys_the_procfile_processes_with_their_commands(phase):
 @pytest.mark.parametrize("phase", PHASES)
 def test_every_workload_has_requests_limits_a_non_root_user_and_the_image(phase):
     documents = _rendered(phase)
-    for name, workload in {**_of(documents, "Deployment"), **_of(documents, "Job")}.items():
+    observing = _of(documents, "Deployment", observability=True)
+    workloads = {**_of(documents, "Deployment"), **_of(documents, "Job"), **observing}
+    for name, workload in workloads.items():
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, name
         container = _container(workload)
-        assert re.fullmatch(r"ecommerce:[\w.-]+", container["image"]), name
+        if name in observing:  # pinned images from elsewhere
+            assert re.fullmatch(r"[\w./-]+:v?\d+(\.\d+)+", container["image"]), name
+        else:
+            assert re.fullmatch(r"ecommerce:[\w.-]+", container["image"]), name
         assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
         for bound in ("requests", "limits"):
             assert {"cpu", "memory"} <= container["resources"][bound].keys(), (name, bound)
@@ -200,6 +218,9 @@ def test_every_deployment_has_a_pdb_and_an_hpa_where_it_scales(phase):
             assert hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
     assert set(pdbs) == set(deployments)
     assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas.values()} <= set(deployments)
+    observing = _of(documents, "Deployment", observability=True)
+    assert set(_of(documents, "PodDisruptionBudget", observability=True)) == set(observing)
+    assert not _of(documents, "HorizontalPodAutoscaler", observability=True)
 
 
 @pytest.mark.parametrize("phase", PHASES)
@@ -232,17 +253,84 @@ def test_a_service_fronts_each_process_that_listens(phase):
 
 
 @pytest.mark.parametrize("phase", PHASES)
-def test_prometheus_annotations_name_the_metrics_port(phase):
-    deployments = _of(_rendered(phase), "Deployment")
+def test_every_pod_is_scraped_on_its_metrics_port(phase):
+    # given: where each process serves /metrics (the same ports as compose and `make run`)
+    from tests.deploy.test_prometheus import _metrics_endpoints
+
+    documents = _rendered(phase)
+    endpoints = {n: int(t.rsplit(":", 1)[1]) for n, t in _metrics_endpoints(phase).items()}
+    deployments = {
+        **_of(documents, "Deployment"),
+        **_of(documents, "Deployment", observability=True),
+    }
     for name, deployment in deployments.items():
         annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
         ports = {p["name"]: p["containerPort"] for p in _container(deployment).get("ports", [])}
-        if "http" in ports:
-            assert annotations["prometheus.io/scrape"] == "true", name
-            assert annotations["prometheus.io/path"] == "/metrics", name
-            assert int(annotations["prometheus.io/port"]) == ports["http"], name
-        else:
-            assert "prometheus.io/scrape" not in annotations, name
+        if name == "jaeger":  # traces, not metrics
+            assert "prometheus.io/scrape" not in annotations
+            continue
+        # then: the annotations name a port the container declares, where it serves /metrics
+        assert annotations["prometheus.io/scrape"] == "true", name
+        assert annotations["prometheus.io/path"] == "/metrics", name
+        port = int(annotations["prometheus.io/port"])
+        assert port in ports.values(), name
+        if name in endpoints:
+            assert port == endpoints[name], name
+        process = processes(phase).get(name)
+        if process is not None and serves(process):
+            # the worker a service starts: a port of its own, which one annotation cannot name
+            assert ports["worker-metrics"] == endpoints[f"{name}-worker"], name
+    assert set(endpoints) <= set(deployments) | {
+        f"{n}-worker" for n, p in processes(phase).items() if serves(p)
+    }
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_every_process_exports_its_traces_to_jaeger_under_its_own_name(phase):
+    # given
+    from ecommerce import tracing
+    from tests.deploy.test_compose import JAEGER_OTLP_PORTS, trace_names
+
+    documents = _rendered(phase)
+    config = _of(documents, "ConfigMap")["ecommerce-config"]
+    jaeger = _of(documents, "Service", observability=True)["jaeger"]
+    jaeger_pod = _of(documents, "Deployment", observability=True)["jaeger"]
+    service_ports = {p["port"]: p["targetPort"] for p in jaeger["spec"]["ports"]}
+    pod_ports = {p["name"]: p["containerPort"] for p in _container(jaeger_pod)["ports"]}
+    names = []
+    for name, deployment in _of(documents, "Deployment").items():
+        values, _ = _environment(_container(deployment), config)
+        # then: OTLP to Jaeger's Service, on the port of the protocol, which reaches its pod
+        protocol = values["OTEL_EXPORTER_OTLP_PROTOCOL"]
+        assert protocol in tracing.PROTOCOLS, name
+        endpoint = urlsplit(values["OTEL_EXPORTER_OTLP_ENDPOINT"])
+        assert endpoint.hostname == jaeger["metadata"]["name"], name
+        target = service_ports[endpoint.port]
+        assert pod_ports[target] == JAEGER_OTLP_PORTS[protocol], name
+        # each named as its code names it
+        assert values["OTEL_SERVICE_NAME"] == trace_names(processes(phase)[name])[0], name
+        names.append(values["OTEL_SERVICE_NAME"])
+        assert values["JAEGER_UI_URL"], name
+    assert len(names) == len(set(names))
+    assert _selects({"matchLabels": jaeger["spec"]["selector"]}, jaeger_pod)
+    assert pod_ports["ui"] == 16686
+
+
+def test_the_exporters_read_the_backing_services_the_processes_use():
+    # given
+    documents = _rendered(3)
+    exporters = _of(documents, "Deployment", observability=True)
+    postgres = {e["name"]: e for e in _container(exporters["postgres-exporter"])["env"]}
+    redis = {e["name"]: e for e in _container(exporters["redis-exporter"])["env"]}
+    # then: the edge's database from the Secret, the cache from the ConfigMap
+    assert postgres["DATA_SOURCE_NAME"]["valueFrom"]["secretKeyRef"] == {
+        "name": SECRET,
+        "key": "DATABASE_URL",
+    }
+    assert redis["REDIS_ADDR"]["valueFrom"]["configMapKeyRef"] == {
+        "name": "ecommerce-config",
+        "key": "REDIS_URL",
+    }
 
 
 @pytest.mark.parametrize("phase", PHASES)

@@ -23,6 +23,13 @@ def _config(phase: int) -> dict:
 
 # Processes that stand in for outside systems (Kafka, Stripe) and serve no /metrics of ours.
 STAND_INS = {"kafka", "stripe"}
+# The backing services' metrics, every phase: job -> (container, port, path) of its exporter, or
+# of RabbitMQ's own plugin (per queue).
+EXPORTERS = {
+    "postgres": ("postgres-exporter", 9187, "/metrics"),
+    "redis": ("redis-exporter", 9121, "/metrics"),
+    "rabbitmq": ("rabbitmq", 15692, "/metrics/per-object"),
+}
 
 
 def _metrics_endpoints(phase: int) -> dict[str, str]:
@@ -75,14 +82,21 @@ def test_scrape_config_parses_and_scrapes_every_process_with_metrics(phase):
     jobs = config["scrape_configs"]
     # when
     scraped = {}
+    exporters = {}
     for job in jobs:
+        (static,) = job["static_configs"]
+        (target,) = static["targets"]
+        if job["job_name"] in EXPORTERS:
+            exporters[job["job_name"]] = (*target.split(":"), job["metrics_path"])
+            continue
         assert job.get("metrics_path", "/metrics") == "/metrics", job["job_name"]
-        for static in job["static_configs"]:
-            for target in static["targets"]:
-                scraped[static["labels"]["process"]] = target
+        scraped[static["labels"]["process"]] = target
     # then
     assert len({job["job_name"] for job in jobs}) == len(jobs)
     assert scraped == _metrics_endpoints(phase)
+    assert exporters == {
+        job: (host, str(port), path) for job, (host, port, path) in EXPORTERS.items()
+    }
     assert config["global"]["external_labels"]["phase"] == str(phase)
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
 
@@ -92,6 +106,8 @@ def test_every_scraped_host_is_a_container_of_the_phase(phase):
     services = phase_model(phase)["services"]
     for target in _metrics_endpoints(phase).values():
         assert target.split(":")[0] in services
+    for host, _, _ in EXPORTERS.values():
+        assert host in services
 
 
 def test_the_web_process_serves_metrics_where_prometheus_looks(client):
@@ -143,3 +159,67 @@ def test_make_run_prints_the_metrics_url_of_every_scraped_process(phase):
     # then: the same processes and ports as the scrape config
     scraped = _metrics_endpoints(phase)
     assert printed == {name: int(target.rsplit(":", 1)[1]) for name, target in scraped.items()}
+
+
+def test_the_cluster_scrape_config_reads_the_annotations_the_serve_workers_and_rabbitmq():
+    # given: the scrape config for a Prometheus in the cluster, and the manifests it scrapes
+    from tests.deploy.kustomize import render
+
+    config = yaml.safe_load((DOCKER / "prometheus/prometheus.k8s.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    documents = render(DOCKER / "k8s/overlays/phase3")
+    port_names = {
+        port["name"]
+        for doc in documents
+        if doc["kind"] == "Deployment"
+        for container in doc["spec"]["template"]["spec"]["containers"]
+        for port in container.get("ports", [])
+    }
+    namespace = {doc["metadata"].get("namespace") for doc in documents}
+    # then: the pods of the overlays' namespace, by their annotations and their worker port
+    for name in ("pods", "serve-workers"):
+        (discovery,) = jobs[name]["kubernetes_sd_configs"]
+        assert discovery["role"] == "pod"
+        assert set(discovery["namespaces"]["names"]) == namespace
+    keep = {r["source_labels"][0]: r for r in jobs["pods"]["relabel_configs"]}
+    assert keep["__meta_kubernetes_pod_annotation_prometheus_io_scrape"]["regex"] == "true"
+    (worker_port,) = [
+        r["regex"] for r in jobs["serve-workers"]["relabel_configs"] if r.get("action") == "keep"
+    ]
+    assert worker_port in port_names
+    host, port, path = EXPORTERS["rabbitmq"]
+    assert jobs["rabbitmq"]["metrics_path"] == path
+    assert jobs["rabbitmq"]["static_configs"][0]["targets"] == [f"{host}:{port}"]
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+
+
+def _promtool_has_kubernetes_discovery(tmp_path) -> bool:
+    """Debian builds Prometheus without Kubernetes service discovery."""
+    probe = tmp_path / "kubernetes-probe.yml"
+    probe.write_text(
+        yaml.safe_dump(
+            {"scrape_configs": [{"job_name": "p", "kubernetes_sd_configs": [{"role": "pod"}]}]}
+        )
+    )
+    done = subprocess.run(
+        ["promtool", "check", "config", "--syntax-only", str(probe)], capture_output=True
+    )
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(not shutil.which("promtool"), reason="no promtool")
+def test_promtool_accepts_the_cluster_scrape_config(tmp_path):
+    if not _promtool_has_kubernetes_discovery(tmp_path):
+        pytest.skip("this promtool is built without Kubernetes service discovery")
+    done = subprocess.run(
+        [
+            "promtool",
+            "check",
+            "config",
+            "--syntax-only",
+            str(DOCKER / "prometheus/prometheus.k8s.yml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

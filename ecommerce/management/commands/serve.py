@@ -143,8 +143,17 @@ def _start_worker(app: str, metrics_port: int) -> subprocess.Popen:
             "--loglevel",
             "INFO",
         ],
-        env=dict(os.environ, ECOMMERCE_SERVES=app, METRICS_PORT=str(metrics_port)),
+        env=_worker_env(app, metrics_port),
     )
+
+
+def _worker_env(app: str, metrics_port: int) -> dict[str, str]:
+    env = dict(os.environ, ECOMMERCE_SERVES=app, METRICS_PORT=str(metrics_port))
+    # A name the environment gives this process is the service's; its worker is `<name>-worker`,
+    # as tracing names it when nothing is given.
+    if name := env.get("OTEL_SERVICE_NAME", "").strip():
+        env["OTEL_SERVICE_NAME"] = f"{name}-worker"
+    return env
 
 
 def _probe_handler(app: str, serving: threading.Event) -> type[BaseHTTPRequestHandler]:
