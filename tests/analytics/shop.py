@@ -1,45 +1,46 @@
 """A mixed run of shopping for the analytics tests, and the truth computed from its databases.
 
-Carts and the catalogue go through their services; orders, payments and refunds are written to
-the order and payment databases with their outbox events in the same transaction, the way those
-services record them. Times are spread over the last few hours so the minute and hour buckets
-have something to tell apart.
+Every event is written by the service that owns it: carts and the catalogue through their
+services, payments and refunds through the payment service against the local Stripe server,
+and the order's events by the functions the checkout saga calls (the saga itself is left out,
+so that a run of hundreds of orders takes seconds). Times are spread over the last few hours so
+the minute and hour buckets have something to tell apart.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Max
 
 from apps.cart import services as cart_services
 from apps.cart.models import Cart
 from apps.cart.models import OutboxEvent as CartOutbox
+from apps.order import events as order_events
 from apps.order.models import Order, OrderLine
 from apps.order.models import OutboxEvent as OrderOutbox
+from apps.payment import services as payment_services
 from apps.payment.models import OutboxEvent as PaymentOutbox
 from apps.payment.models import Payment, Refund
 from apps.product import services as product_services
-from ecommerce.contracts.order.events import (
-    OrderCompleted,
-    OrderCreated,
-    OrderFailed,
-    OrderLineData,
-    SagaStepFailed,
-)
-from ecommerce.contracts.payment.events import ChargeDeclined, ChargeSucceeded, PaymentRefunded
-from ecommerce.outbox import emit
+from ecommerce.contracts.payment.errors import PaymentDeclined
 
 OUTCOMES = ("completed", "completed", "completed", "refunded", "declined", "out_of_stock")
-DECLINE_CODES = ("card_declined", "insufficient_funds")
+# Test cards the local Stripe server declines, each with its own decline code.
+DECLINING_METHODS = ("pm_card_chargeDeclined", "pm_card_chargeDeclinedInsufficientFunds")
 STEP_OF_REASON = {"out_of_stock": "hold_stock", "payment_declined": "charge_payment"}
 
 
-def _emit_at(model, using: str, at: datetime, event) -> None:
-    row = emit(model, event, using=using)
-    model.objects.using(using).filter(pk=row.pk).update(occurred_at=at)
+@contextmanager
+def _dated(model, using: str, at: datetime):
+    """The events written inside the block are dated `at` (the run is spread over hours)."""
+    last = model.objects.using(using).aggregate(last=Max("pk"))["last"] or 0
+    yield
+    model.objects.using(using).filter(pk__gt=last).update(occurred_at=at)
 
 
 def catalogue(count: int = 6) -> list:
@@ -49,19 +50,6 @@ def catalogue(count: int = 6) -> list:
         )
         for n in range(count)
     ]
-
-
-def _order_lines(order: Order) -> tuple[OrderLineData, ...]:
-    return tuple(
-        OrderLineData(
-            product_id=line.product_id,
-            sku=line.sku,
-            name=line.name,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-        )
-        for line in order.lines.all()
-    )
 
 
 def shop(*, rng: random.Random, products: list, user_id: int, at: datetime, outcome: str):
@@ -102,83 +90,51 @@ def shop(*, rng: random.Random, products: list, user_id: int, at: datetime, outc
             for i in items
         )
         Order.objects.filter(pk=order.pk).update(created_at=at)
-        lines = _order_lines(order)
-        _emit_at(
-            OrderOutbox,
-            "order",
-            at,
-            OrderCreated(
-                order_id=order.pk, user_id=user_id, total=total, currency="USD", lines=lines
-            ),
-        )
+        with _dated(OrderOutbox, "order", at):
+            order_events.order_created(order)
     cart.items.all().delete()
     later = at + timedelta(seconds=2)
     if outcome == "out_of_stock":
         _fail(order, later, step="hold_stock", reason="out_of_stock")
         return
     declined = outcome == "declined"
-    with transaction.atomic(using="payment"):
-        payment = Payment.objects.create(
-            order_id=order.pk,
-            amount=total,
-            currency="USD",
-            payment_method="pm_card_visa",
-            idempotency_key=f"charge-{order.pk}",
-            status=Payment.Status.DECLINED if declined else Payment.Status.SUCCEEDED,
-            decline_code=rng.choice(DECLINE_CODES) if declined else "",
-        )
-        charge = {
-            "payment_id": payment.pk,
-            "order_id": order.pk,
-            "amount": total,
-            "currency": "USD",
-        }
-        if declined:
-            event = ChargeDeclined(**charge, decline_code=payment.decline_code)
-        else:
-            event = ChargeSucceeded(**charge)
-        _emit_at(PaymentOutbox, "payment", later, event)
+    method = rng.choice(DECLINING_METHODS) if declined else "pm_card_visa"
+    with _dated(PaymentOutbox, "payment", later):
+        try:
+            payment = payment_services.payment_charge(
+                order_id=order.pk,
+                amount=total,
+                currency="USD",
+                payment_method=method,
+                idempotency_key=f"charge-{order.pk}",
+            )
+        except PaymentDeclined:
+            payment = None
     if declined:
+        assert payment is None
         _fail(order, later, step="charge_payment", reason="payment_declined")
         return
     with transaction.atomic(using="order"):
         Order.objects.filter(pk=order.pk).update(status=Order.Status.COMPLETED)
-        _emit_at(
-            OrderOutbox,
-            "order",
-            later,
-            OrderCompleted(
-                order_id=order.pk, user_id=user_id, total=total, currency="USD", lines=lines
-            ),
-        )
+        order.refresh_from_db()
+        with _dated(OrderOutbox, "order", later):
+            order_events.order_completed(order)
     if outcome == "refunded":
-        amount = total // 2 or total
-        with transaction.atomic(using="payment"):
-            Refund.objects.create(
-                payment=payment,
-                amount=amount,
+        with _dated(PaymentOutbox, "payment", later + timedelta(seconds=30)):
+            payment_services.payment_refund(
+                payment_id=payment.pk,
                 idempotency_key=f"refund-{payment.pk}",
-                status=Refund.Status.SUCCEEDED,
-            )
-            Payment.objects.filter(pk=payment.pk).update(
-                refunded_amount=amount, status=Payment.Status.PARTIALLY_REFUNDED
-            )
-            _emit_at(
-                PaymentOutbox,
-                "payment",
-                later + timedelta(seconds=30),
-                PaymentRefunded(
-                    payment_id=payment.pk, order_id=order.pk, amount=amount, currency="USD"
-                ),
+                amount=total // 2 or total,
             )
 
 
 def _fail(order: Order, at: datetime, *, step: str, reason: str) -> None:
     with transaction.atomic(using="order"):
         Order.objects.filter(pk=order.pk).update(status=Order.Status.FAILED, failure_reason=reason)
-        ids = {"order_id": order.pk, "user_id": order.user_id}
-        _emit_at(OrderOutbox, "order", at, SagaStepFailed(**ids, step=step, reason=reason))
-        _emit_at(OrderOutbox, "order", at, OrderFailed(**ids, reason=reason))
+        order.refresh_from_db()
+        with _dated(OrderOutbox, "order", at):
+            order_events.saga_step_failed(order, step=step, reason=reason)
+            order_events.order_failed(order)
 
 
 def mixed_run(*, shoppers: int, seed: int, products: list, first_user: int = 1000) -> None:

@@ -20,7 +20,7 @@ from tests.fixtures.kafka import topic_messages
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
-def test_a_mixed_run_is_counted_exactly_even_when_the_relay_sends_twice(kafka_topics):
+def test_a_mixed_run_is_counted_exactly_even_when_the_relay_sends_twice(kafka_topics, local_stripe):
     # given: a mixed run, all published
     products = shop.catalogue()
     shop.mixed_run(shoppers=60, seed=1, products=products)

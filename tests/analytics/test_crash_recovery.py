@@ -58,7 +58,9 @@ def committed_offsets(topic: str) -> int:
         reader.close()
 
 
-def test_killed_relay_and_consumer_lose_nothing_and_count_nothing_twice(kafka_topics, tmp_path):
+def test_killed_relay_and_consumer_lose_nothing_and_count_nothing_twice(
+    kafka_topics, tmp_path, local_stripe
+):
     # given: every relay and the consumer as their own processes; the order relay dies (SIGKILL)
     # after the broker acknowledged its first batch and before marking it, the consumer after
     # counting its first batch and before committing the offsets
