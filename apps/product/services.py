@@ -82,6 +82,18 @@ def product_create(
     return product
 
 
+def category_ensure(*, name: str, slug: str) -> Category:
+    """The category with this slug, created with `name` if there is none."""
+    return Category.objects.get_or_create(slug=slug, defaults={"name": name})[0]
+
+
+def product_seed(*, sku: str, **fields) -> Product | None:
+    """Create the product unless one already has this SKU (a seed run again): None then."""
+    if Product.objects.filter(sku=sku).exists():
+        return None
+    return product_create(sku=sku, **fields)
+
+
 @transaction.atomic(using=DB)
 def product_update(*, product: Product, **fields) -> Product:
     allowed = {"name", "description", "price", "currency", "category", "is_active", "stock"}

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils.text import slugify
 
+from apps.product import services as product_services
 from apps.product.models import Category, Product
 
 CATALOGUE = {
@@ -70,22 +71,22 @@ class Command(BaseCommand):
         rng = random.Random(42)
         created = 0
         for index, (category_name, names) in enumerate(CATALOGUE.items(), start=1):
-            category, _ = Category.objects.get_or_create(
-                slug=slugify(category_name), defaults={"name": category_name}
+            # Through the catalogue's services, so every product announces itself (its
+            # product.created event) as one made in the admin does.
+            category = product_services.category_ensure(
+                name=category_name, slug=slugify(category_name)
             )
             for number, name in enumerate(names, start=1):
-                _, was_created = Product.objects.get_or_create(
+                product = product_services.product_seed(
                     sku=f"{category.slug[:3].upper()}-{index}{number:03d}",
-                    defaults={
-                        "name": name,
-                        "description": f"{name}, from our {category_name.lower()} range.",
-                        "price": rng.randrange(300, 9000, 50),
-                        "currency": "USD",
-                        "category": category,
-                        "stock": rng.randrange(5, 200),
-                    },
+                    name=name,
+                    description=f"{name}, from our {category_name.lower()} range.",
+                    price=rng.randrange(300, 9000, 50),
+                    currency="USD",
+                    category=category,
+                    stock=rng.randrange(5, 200),
                 )
-                created += was_created
+                created += product is not None
         User = get_user_model()
         admin, made = User.objects.get_or_create(
             username=options["admin_username"],
