@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from apps.payment import services
 from apps.payment.models import OutboxEvent, Payment
+from apps.payment.services import state
 from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
 from ecommerce.contracts.payment.errors import PaymentDeclined, PaymentError, PaymentUnavailable
 from tests.payment.charges import charge, new_key, new_order_id
@@ -242,8 +242,8 @@ def test_concurrent_news_never_moves_a_payment_backwards(local_stripe):
     # given
     payment = charge()
     # when: a late "still pending" and a late decline arrive
-    services._payment_advance(payment.pk, Payment.Status.PENDING, provider_status="x")
-    services._payment_advance(payment.pk, Payment.Status.DECLINED, decline_code="late")
+    state.payment_advance(payment.pk, Payment.Status.PENDING, provider_status="x")
+    state.payment_advance(payment.pk, Payment.Status.DECLINED, decline_code="late")
     # then
     payment.refresh_from_db()
     assert payment.status == Payment.Status.SUCCEEDED
