@@ -5,9 +5,8 @@ unfinished and how many look stuck."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -65,9 +64,9 @@ def unfinished_families():
     """Read at scrape time: unfinished sagas by state, those that have not moved for
     SAGA_STUCK_SECONDS (the sweep re-drives them; a number that stays up is an incident), and
     the age of the oldest unfinished one."""
-    from apps.order.models import CheckoutSaga
+    from apps.order import selectors
 
-    unfinished = CheckoutSaga.objects.using(DB).exclude(state__in=CheckoutSaga.TERMINAL)
+    unfinished = selectors.sagas_unfinished()
     by_state = GaugeMetricFamily(
         "saga_unfinished", "Checkout sagas not yet COMPLETED or FAILED, by state.", labels=["state"]
     )
@@ -76,11 +75,10 @@ def unfinished_families():
         counts[state] = counts.get(state, 0) + 1
     for state, count in sorted(counts.items()):
         by_state.add_metric([state], count)
-    threshold = timezone.now() - timedelta(seconds=settings.SAGA_STUCK_SECONDS)
     stuck = GaugeMetricFamily(
         "saga_stuck",
         "Unfinished checkout sagas that have not moved for SAGA_STUCK_SECONDS.",
-        value=unfinished.filter(updated_at__lt=threshold).count(),
+        value=selectors.sagas_stuck().count(),
     )
     oldest = unfinished.aggregate(oldest=Min("created_at"))["oldest"]
     age = GaugeMetricFamily(
