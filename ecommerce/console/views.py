@@ -92,9 +92,25 @@ def metrics_json(request):
     )
 
 
+# The staff page's saga lists (GET /api/orders/sagas?state=...) and the admin's matching filter.
+SAGA_LISTS = (
+    ("failed", "Failed", "/admin/order/checkoutsaga/?state__exact=FAILED"),
+    ("stuck", "Stuck", "/admin/order/checkoutsaga/?state__exact=RUNNING"),
+    ("compensating", "Compensating", "/admin/order/checkoutsaga/?state__exact=COMPENSATING"),
+)
+
+
 @require_GET
 def staff_page(request):
-    return render(request, "console/staff.html", {"nav": "staff"})
+    return render(
+        request,
+        "console/staff.html",
+        {
+            "nav": "staff",
+            "saga_lists": [{"state": s, "title": t, "admin": a} for s, t, a in SAGA_LISTS],
+            "stuck_seconds": settings.SAGA_STUCK_SECONDS,
+        },
+    )
 
 
 @require_GET

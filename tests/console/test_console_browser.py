@@ -3,13 +3,18 @@ the topology, a shopper's checkout from the page to COMPLETED or FAILED, and its
 
 import re
 import socket
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from apps.order.models import CheckoutSaga
 from ecommerce import resolver
 from phases import parse
 from tests.console.conftest import first_render_ms, screenshot
 from tests.factories import ProductFactory, UserFactory
+from tests.saga.conftest import wait_for_orders
+from tests.saga.flows import checkout, shopper
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]
 
@@ -232,6 +237,61 @@ def test_staff_see_the_analytics_summary_and_shoppers_are_refused(live_server, p
     message = page.locator(".message.error", has_text="Analytics summary:")
     message.wait_for()
     assert "(403 " in message.inner_text()
+
+
+def _make_stuck(order_id: int, settings) -> None:
+    long_ago = timezone.now() - timedelta(seconds=settings.SAGA_STUCK_SECONDS + 60)
+    CheckoutSaga.objects.filter(order_id=order_id).update(updated_at=long_ago)
+
+
+def test_staff_see_the_failed_and_stuck_sagas_live_with_their_admin_pages(
+    live_server, page, start_worker, settings
+):
+    # given: a checkout declined by the card, run to FAILED by a real worker
+    worker = start_worker()
+    product = ProductFactory(name="Console toaster", stock=10, price=600)
+    _, declined_api = shopper((product.pk, 1))
+    declined_id = checkout(declined_api, "console-declined", "pm_card_chargeDeclined")
+    wait_for_orders([declined_id], workers=[worker])
+    worker.stop()
+    # and one whose saga has not moved for longer than the stuck threshold
+    _, stuck_api = shopper((product.pk, 1))
+    stuck_id = checkout(stuck_api, "console-stuck")
+    _make_stuck(stuck_id, settings)
+    staff = UserFactory(username="saga-staff", is_staff=True, is_superuser=True)
+    staff.set_password("staff-password-123")
+    staff.save()
+    # when
+    _sign_in(page, live_server, "saga-staff", "staff-password-123")
+    page.goto(live_server.url + "/console/staff/")
+    page.wait_for_selector('#sagas[data-loaded="true"]', state="attached")
+    # then
+    failed = page.locator(f'#sagas-failed tr[data-order-id="{declined_id}"]')
+    assert "payment_declined" in failed.inner_text()
+    saga_ids = {o: CheckoutSaga.objects.get(order_id=o).pk for o in (declined_id, stuck_id)}
+    assert failed.locator("a.admin-link").get_attribute("href") == (
+        f"/admin/order/checkoutsaga/{saga_ids[declined_id]}/change/"
+    )
+    stuck = page.locator(f'#sagas-stuck tr[data-order-id="{stuck_id}"]')
+    assert stuck.get_attribute("data-stuck") == "true"
+    assert "RUNNING (stuck)" in stuck.inner_text()
+    assert stuck.locator("a.admin-link").get_attribute("href") == (
+        f"/admin/order/checkoutsaga/{saga_ids[stuck_id]}/change/"
+    )
+    assert page.locator("#sagas-failed-count").inner_text() == "(1)"
+    assert page.locator("#sagas-compensating tbody").inner_text() == "none"
+    # and a saga that gets stuck while the page is open shows up without a reload
+    _, later_api = shopper((product.pk, 1))
+    later_id = checkout(later_api, "console-later")
+    _make_stuck(later_id, settings)
+    page.wait_for_selector(f'#sagas-stuck tr[data-order-id="{later_id}"]', timeout=15_000)
+    # and the admin link opens the saga's page there, once signed in to the admin
+    stuck.locator("a.admin-link").click()
+    page.get_by_label("Username:").fill("saga-staff")
+    page.get_by_label("Password:").fill("staff-password-123")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(rf"/admin/order/checkoutsaga/{saga_ids[stuck_id]}/change/$"))
+    assert f"saga of order {stuck_id}" in page.content()
 
 
 def test_a_real_service_stopped_shows_down_and_up_again(live_server, page, settings):
