@@ -87,9 +87,7 @@ def costs_page(request):
 
 @require_GET
 def metrics_json(request):
-    return JsonResponse(
-        {"phase": resolver.current_phase().name, "processes": figures.collect(_topology())}
-    )
+    return JsonResponse({"phase": resolver.current_phase().name, **figures.collect(_topology())})
 
 
 # The staff page's saga lists (GET /api/orders/sagas?state=...) and the admin's matching filter.

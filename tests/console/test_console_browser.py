@@ -110,7 +110,9 @@ def _timeline(page) -> list[tuple[str, str, str]]:
 def test_a_checkout_from_the_page_completes_and_its_timeline_shows_the_four_steps(
     live_server, page, start_worker, settings
 ):
-    start_worker()
+    worker = start_worker()
+    # The costs page reads the worker's /metrics where the phase's worker serves them.
+    settings.METRICS_PORTS = {**settings.METRICS_PORTS, "worker": worker.metrics_port}
     product = ProductFactory(name="Console lamp", stock=5, price=1250)
     _sign_up_and_fill_cart(page, live_server, product, "lamp-buyer")
     screenshot(page, "shop")
@@ -121,9 +123,29 @@ def test_a_checkout_from_the_page_completes_and_its_timeline_shows_the_four_step
     assert page.locator("#saga-step").inner_text() == "done"
     assert page.locator("#steps tbody tr").count() == 4
     screenshot(page, "order-completed")
+    # and another shopper's card is declined
+    declined_product = ProductFactory(name="Console fan", stock=5, price=800)
+    _, declined_api = shopper((declined_product.pk, 1))
+    declined_id = checkout(declined_api, "costs-declined", "pm_card_chargeDeclined")
+    wait_for_orders([declined_id], workers=[worker])
     # What it cost, from the platform's own metrics.
     page.goto(live_server.url + "/console/costs/")
     page.wait_for_selector('#costs[data-readings="2"]', state="attached")
+    outcomes = page.locator("#saga-outcomes li").all_inner_texts()
+    assert outcomes == ["COMPLETED: 1", "FAILED payment_declined: 1"]
+    assert page.locator("#fig-sagas-completed").inner_text() == "1"
+    assert page.locator("#fig-sagas-failed").inner_text() == "1"
+    assert re.fullmatch(
+        r"[\d.]+ ms / [\d.]+ ms", page.locator("#fig-checkout-latency").inner_text()
+    )
+    assert re.fullmatch(
+        r"completed [\d.]+ ms / [\d.]+ ms, failed [\d.]+ ms / [\d.]+ ms",
+        page.locator("#fig-saga-latency").inner_text(),
+    )
+    steps = page.locator("#saga-steps tbody tr").evaluate_all(
+        "els => els.map(e => [e.dataset.step, e.dataset.outcome])"
+    )
+    assert ["charge_payment", "failed"] in steps and ["commit", "succeeded"] in steps
     assert int(page.locator("#fig-checkouts").inner_text()) >= 1
     assert page.locator("#fig-request-rate").inner_text().endswith("/s")
     assert page.locator("#fig-cache").inner_text().endswith("%")

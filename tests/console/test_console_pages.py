@@ -4,9 +4,10 @@ phase definitions."""
 import socket
 
 import pytest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from apps.order import checkout_saga
-from ecommerce.console import graph, views
+from ecommerce.console import figures, graph, views
 from phases import parse
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -102,3 +103,22 @@ def test_the_journey_and_phase_pages_are_rendered(client, name):
 
 def test_an_unknown_page_is_a_404(client):
     assert client.get("/console/docs/settings/").status_code == 404
+
+
+def test_latency_quantiles_are_read_from_the_histogram_buckets():
+    # given: a real histogram, scraped as Prometheus would
+    registry = CollectorRegistry()
+    histogram = Histogram(
+        "demo_seconds", "demo", ["step"], buckets=(0.1, 0.2, 0.4), registry=registry
+    )
+    for seconds in (0.05,) * 5 + (0.15,) * 4 + (0.3,) * 1:
+        histogram.labels("a").observe(seconds)
+    samples = figures._samples(generate_latest(registry).decode())
+    # when
+    [row] = figures._distribution(samples, "demo_seconds", ("step",))
+    # then: half of the ten in the first bucket, the 95th in the third, interpolated
+    assert row["count"] == 10
+    assert row["mean_ms"] == 115.0
+    assert row["p50_ms"] == 100.0
+    assert row["p95_ms"] == 300.0
+    assert figures._quantile(0.5, []) is None
