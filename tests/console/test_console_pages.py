@@ -1,6 +1,7 @@
 """The console's server side: its pages render in every phase and its topology follows the
 phase definitions."""
 
+import re
 import socket
 
 import pytest
@@ -97,8 +98,22 @@ def test_the_journey_and_phase_pages_are_rendered(client, name):
     response = client.get(f"/console/docs/{name}/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert '<article class="doc" id="doc"><h1>' in body
+    assert '<article class="doc" id="doc"><h1' in body
     assert "/console/docs/" + name in client.get("/").content.decode() or name == "journey"
+
+
+def test_links_between_the_pages_lead_to_their_console_pages(client):
+    # given: the journey links each phase's page, and the phases link back to a section of it
+    journey = client.get("/console/docs/journey/").content.decode()
+    phase1 = client.get("/console/docs/phase1/").content.decode()
+    # then
+    links = set(re.findall(r'href="([^"]+)"', journey + phase1))
+    assert {f"/console/docs/phase{n}/" for n in range(4)} <= links
+    assert "/console/docs/journey/#what-each-phase-costs" in links
+    assert 'id="what-each-phase-costs"' in journey
+    assert not [link for link in links if link.endswith(".md") or ".md#" in link]
+    for link in {link.split("#")[0] for link in links if link.startswith("/console/docs/")}:
+        assert client.get(link).status_code == 200, link
 
 
 def test_an_unknown_page_is_a_404(client):
