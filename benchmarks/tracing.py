@@ -127,9 +127,17 @@ def checkout(args, configurations: dict[str, dict[str, str]]) -> dict[str, float
             env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")} | extra
             done = subprocess.run(
                 [
-                    sys.executable, "-m", "benchmarks.saga",
-                    "--levels", str(args.saga_level), "--floor-levels", "",
-                    "--seconds", str(args.saga_seconds), "--warmup", "3",
+                    sys.executable,
+                    "-m",
+                    "benchmarks.saga",
+                    "--levels",
+                    str(args.saga_level),
+                    "--floor-levels",
+                    "",
+                    "--seconds",
+                    str(args.saga_seconds),
+                    "--warmup",
+                    "3",
                 ],  # fmt: skip
                 cwd=ROOT,
                 env=env,
