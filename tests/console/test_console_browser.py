@@ -8,6 +8,7 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
+from django.contrib import admin
 from django.utils import timezone
 
 from apps.order.models import CheckoutSaga
@@ -304,16 +305,18 @@ def test_staff_see_the_failed_and_stuck_sagas_live_with_their_admin_pages(
     # then
     failed = page.locator(f'#sagas-failed tr[data-order-id="{declined_id}"]')
     assert "payment_declined" in failed.inner_text()
-    saga_ids = {o: CheckoutSaga.objects.get(order_id=o).pk for o in (declined_id, stuck_id)}
-    assert failed.locator("a.admin-link").get_attribute("href") == (
-        f"/admin/order/checkoutsaga/{saga_ids[declined_id]}/change/"
-    )
     stuck = page.locator(f'#sagas-stuck tr[data-order-id="{stuck_id}"]')
     assert stuck.get_attribute("data-stuck") == "true"
     assert "RUNNING (stuck)" in stuck.inner_text()
-    assert stuck.locator("a.admin-link").get_attribute("href") == (
-        f"/admin/order/checkoutsaga/{saga_ids[stuck_id]}/change/"
-    )
+    in_admin = admin.site.is_registered(CheckoutSaga)
+    saga_ids = {o: CheckoutSaga.objects.get(order_id=o).pk for o in (declined_id, stuck_id)}
+    for row, order_id in ((failed, declined_id), (stuck, stuck_id)):
+        if in_admin:
+            assert row.locator("a.admin-link").get_attribute("href") == (
+                f"/admin/order/checkoutsaga/{saga_ids[order_id]}/change/"
+            )
+        else:  # an edge without the order's database leaves its models out of the admin
+            assert "not in this edge's admin" in row.inner_text()
     assert page.locator("#sagas-failed-count").inner_text() == "(1)"
     assert page.locator("#sagas-compensating tbody").inner_text() == "none"
     # and a saga that gets stuck while the page is open shows up without a reload
@@ -321,6 +324,8 @@ def test_staff_see_the_failed_and_stuck_sagas_live_with_their_admin_pages(
     later_id = checkout(later_api, "console-later")
     _make_stuck(later_id, settings)
     page.wait_for_selector(f'#sagas-stuck tr[data-order-id="{later_id}"]', timeout=15_000)
+    if not in_admin:
+        return
     # and the admin link opens the saga's page there, once signed in to the admin
     stuck.locator("a.admin-link").click()
     page.get_by_label("Username:").fill("saga-staff")
