@@ -21,8 +21,9 @@
     set("fig-sagas-completed", String(sagas.completed));
     set("fig-sagas-failed", String(failed));
     set("fig-checkout-latency", spread(checkout));
-    const all = sagas.duration.map((d) => d.outcome + " " + spread(d));
-    set("fig-saga-latency", all.length ? all.join(", ") : "none yet");
+    for (const outcome of ["completed", "failed"]) {
+      set("fig-saga-latency-" + outcome, spread(sagas.duration.find((d) => d.outcome === outcome)));
+    }
     const outcomes = [el("li", { "data-outcome": "completed", text: "COMPLETED: " + sagas.completed })];
     for (const f of sagas.failed) {
       outcomes.push(el("li", { "data-outcome": "failed", "data-reason": f.reason, text: "FAILED " + f.reason + ": " + f.count }));
