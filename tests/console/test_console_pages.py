@@ -55,6 +55,20 @@ def test_the_root_page_draws_the_current_phase(client, settings):
     assert f'data-phase="{settings.ECOMMERCE_PHASE.name}"' in body
 
 
+def test_each_process_names_its_workers_metrics_where_the_worker_serves_them(client, settings):
+    # given
+    settings.ECOMMERCE_PHASE = parse(3)
+    ports = settings.METRICS_PORTS
+    # when
+    topology = graph.build(settings.ECOMMERCE_PHASE)
+    # then: the monolith's worker on `worker`'s port, `serve <app>`'s on `<app>-worker`'s
+    urls = {p.name: p.worker_metrics_url for p in topology.processes}
+    assert urls["monolith"].endswith(f":{ports['worker']}/metrics")
+    for app in ("product", "cart", "order", "payment"):
+        assert urls[app].endswith(f":{ports[f'{app}-worker']}/metrics"), app
+    assert 'class="worker-metrics"' in client.get("/").content.decode()
+
+
 def test_a_stopped_service_is_reported_down_and_the_page_still_renders(client, settings):
     settings.ECOMMERCE_PHASE = parse(3)
     settings.SERVICE_HTTP_PORTS = {app: _unused_port() for app in settings.SERVICE_HTTP_PORTS}
