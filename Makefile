@@ -119,6 +119,12 @@ bench-phases: install
 	@echo
 	$(PY) -m benchmarks.phases $(BENCH_PHASES_ARGS)
 
+# The journey console's first render: first contentful paint of each main view in Chromium,
+# beside a static page of the same size (docs/performance.md).
+.PHONY: bench-console
+bench-console: install
+	$(PY) -m benchmarks.console $(BENCH_CONSOLE_ARGS)
+
 # The journey console's main views, as docs/console/*.png: the browser tests (tests/console)
 # save them as they go, in phase 0 and, for the topology, in phase 3 with every service up.
 .PHONY: screenshots

@@ -79,8 +79,8 @@ def scratch_database(server: str):
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int, threads: int, log: Path):
-    port = free_port()
+def gunicorn(env: dict[str, str], workers: int, threads: int, log: Path, *, port: int = 0):
+    port = port or free_port()
     command = [
         sys.executable, "-m", "gunicorn", "ecommerce.wsgi:application",
         "--bind", f"127.0.0.1:{port}",

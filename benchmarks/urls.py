@@ -74,7 +74,34 @@ class FloorCheckoutApi(APIView):
         return Response({"order_id": order_id, "status": "PENDING"}, status=201)
 
 
+_PAGE_HEAD = (
+    b'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Floor</title>'
+    b'<link rel="icon" href="data:,"></head><body><main><h1>A static page</h1>\n'
+)
+_PAGE_TAIL = b"</main></body></html>\n"
+_PARAGRAPH = b"<p>The same bytes as a console view, with nothing to fetch before it paints.</p>\n"
+
+
+_STYLESHEET = b'<link rel="stylesheet" href="/static/console/console.css">'
+
+
+def static_page(request):
+    """The console benchmark's floor: plain HTML of `bytes` bytes, no script, and no stylesheet
+    unless `?stylesheet=1` (then the console's, as its pages link it)."""
+    size = min(max(int(request.GET.get("bytes", "4096") or 0), 0), 1_000_000)
+    head = _PAGE_HEAD
+    if request.GET.get("stylesheet") == "1":
+        head = head.replace(b"</head>", _STYLESHEET + b"</head>")
+    body = _PARAGRAPH * (max(size - len(head) - len(_PAGE_TAIL), 0) // len(_PARAGRAPH) + 1)
+    filler = body[: max(size - len(head) - len(_PAGE_TAIL), 0)]
+    # Cut on a tag's end, so the page stays well formed.
+    filler = filler[: filler.rfind(b"\n") + 1] if b"\n" in filler else b""
+    page = head + filler + _PAGE_TAIL
+    return HttpResponse(page + b" " * max(size - len(page), 0), content_type="text/html")
+
+
 urlpatterns = [
+    path("bench/static-page", static_page, name="bench-static-page"),
     path("bench/saga-floor/cart", FloorCartApi.as_view(), name="bench-saga-floor-cart"),
     path("bench/saga-floor/checkout", FloorCheckoutApi.as_view(), name="bench-saga-floor-checkout"),
     path("bench/floor", floor, name="bench-floor"),

@@ -4,12 +4,14 @@ ecommerce.grpc.contracts)."""
 from __future__ import annotations
 
 from apps.order import selectors, services
-from apps.order.models import Order, OrderLine, SagaStep
+from apps.order.models import CheckoutSaga, Order, OrderLine, SagaStep
 from ecommerce.contracts.order.port import (
     CheckoutResult,
     OrderData,
     OrderLineData,
+    SagaPage,
     SagaStepData,
+    SagaSummaryData,
 )
 
 
@@ -59,6 +61,21 @@ def order_data(
     )
 
 
+def saga_summary(saga: CheckoutSaga, *, stuck_before) -> SagaSummaryData:
+    return SagaSummaryData(
+        saga_id=saga.pk,
+        order_id=saga.order_id,
+        user_id=saga.order.user_id,
+        state=saga.state,
+        step=saga.step,
+        failure_reason=saga.failure_reason,
+        created_at=saga.created_at,
+        updated_at=saga.updated_at,
+        finished_at=saga.finished_at,
+        stuck=saga.state not in CheckoutSaga.TERMINAL and saga.updated_at < stuck_before,
+    )
+
+
 class LocalOrderAdapter:
     def checkout(
         self, *, user_id: int, idempotency_key: str, payment_method: str
@@ -76,3 +93,12 @@ class LocalOrderAdapter:
 
     def list(self, *, user_id: int) -> list[OrderData]:
         return [order_data(order) for order in selectors.order_list(user_id=user_id)]
+
+    def sagas(self, *, state: str, offset: int = 0, limit: int = 20) -> SagaPage:
+        stuck_before = selectors.saga_stuck_before()
+        count, sagas = selectors.saga_list(state=state, offset=offset, limit=limit)
+        return SagaPage(
+            count=count,
+            sagas=tuple(saga_summary(saga, stuck_before=stuck_before) for saga in sagas),
+        )
+

@@ -277,7 +277,7 @@ def _take_reservation(order: Order, reservation: StepResult) -> None:
 
 def _complete(saga: CheckoutSaga) -> None:
     _save(saga, state=CheckoutSaga.State.COMPLETED, step="done", finished_at=timezone.now())
-    metrics.saga_ended(completed=True)
+    metrics.saga_ended(completed=True, started_at=saga.created_at)
     order = saga.order
     order.status = Order.Status.COMPLETED
     order.save(update_fields=["status", "updated_at"])
@@ -287,7 +287,7 @@ def _complete(saga: CheckoutSaga) -> None:
 
 def _fail_order(saga: CheckoutSaga) -> None:
     _save(saga, state=CheckoutSaga.State.FAILED, step="done", finished_at=timezone.now())
-    metrics.saga_ended(completed=False, reason=saga.failure_reason)
+    metrics.saga_ended(completed=False, reason=saga.failure_reason, started_at=saga.created_at)
     order = saga.order
     order.status = Order.Status.FAILED
     order.failure_reason = saga.failure_reason

@@ -1,13 +1,12 @@
-"""The checkout saga's series: sagas started and ended by outcome and reason, each step's and
-compensation's duration (from its row's start to its recorded outcome, retries and the wait for
-a reply included), and, read at scrape time by the worker that drives sagas, how many are
-unfinished and how many look stuck."""
+"""The checkout saga's series: sagas started and ended by outcome and reason, how long each took
+from its order's commit to its end, each step's and compensation's duration (from its row's
+start to its recorded outcome, retries and the wait for a reply included), and, read at scrape
+time by the worker that drives sagas, how many are unfinished and how many look stuck."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -21,6 +20,13 @@ SAGAS_STARTED = Counter("saga_started_total", "Checkout sagas started (their ord
 SAGAS_COMPLETED = Counter("saga_completed_total", "Checkout sagas that ended COMPLETED.")
 SAGAS_FAILED = Counter(
     "saga_failed_total", "Checkout sagas that ended FAILED, compensated, by reason.", ["reason"]
+)
+SAGA_DURATION = Histogram(
+    "saga_duration_seconds",
+    "A checkout from its order's commit to its saga's end (COMPLETED, or FAILED once "
+    "compensated), by outcome.",
+    ["outcome"],
+    buckets=_DURATION_BUCKETS,
 )
 STEP_DURATION = Histogram(
     "saga_step_duration_seconds",
@@ -46,11 +52,15 @@ def saga_started() -> None:
     _on_commit(SAGAS_STARTED.inc)
 
 
-def saga_ended(*, completed: bool, reason: str = "") -> None:
+def saga_ended(*, completed: bool, reason: str = "", started_at: datetime | None = None) -> None:
     if completed:
         _on_commit(SAGAS_COMPLETED.inc)
     else:
         _on_commit(SAGAS_FAILED.labels(reason or "unknown").inc)
+    if started_at is not None:
+        seconds = max((timezone.now() - started_at).total_seconds(), 0.0)
+        outcome = "completed" if completed else "failed"
+        _on_commit(lambda: SAGA_DURATION.labels(outcome).observe(seconds))
 
 
 def step_ended(name: str, outcome: str, started_at: datetime | None) -> None:
@@ -65,9 +75,9 @@ def unfinished_families():
     """Read at scrape time: unfinished sagas by state, those that have not moved for
     SAGA_STUCK_SECONDS (the sweep re-drives them; a number that stays up is an incident), and
     the age of the oldest unfinished one."""
-    from apps.order.models import CheckoutSaga
+    from apps.order import selectors
 
-    unfinished = CheckoutSaga.objects.using(DB).exclude(state__in=CheckoutSaga.TERMINAL)
+    unfinished = selectors.sagas_unfinished()
     by_state = GaugeMetricFamily(
         "saga_unfinished", "Checkout sagas not yet COMPLETED or FAILED, by state.", labels=["state"]
     )
@@ -76,11 +86,10 @@ def unfinished_families():
         counts[state] = counts.get(state, 0) + 1
     for state, count in sorted(counts.items()):
         by_state.add_metric([state], count)
-    threshold = timezone.now() - timedelta(seconds=settings.SAGA_STUCK_SECONDS)
     stuck = GaugeMetricFamily(
         "saga_stuck",
         "Unfinished checkout sagas that have not moved for SAGA_STUCK_SECONDS.",
-        value=unfinished.filter(updated_at__lt=threshold).count(),
+        value=selectors.sagas_stuck().count(),
     )
     oldest = unfinished.aggregate(oldest=Min("created_at"))["oldest"]
     age = GaugeMetricFamily(

@@ -1,15 +1,18 @@
 """What a phase costs, read from the platform's own Prometheus metrics: the edge's (this
-process's registry) and each `serve` process's /metrics, fetched with a short timeout."""
+process's registry: every web worker's in multiprocess mode), each `serve` process's and each
+Celery worker's /metrics, fetched at once with a short timeout."""
 
 from __future__ import annotations
 
+import math
 import urllib.request
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
-from prometheus_client import REGISTRY, generate_latest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ecommerce import metrics
 from ecommerce.console.graph import MONOLITH, Topology
 
 TIMEOUT_SECONDS = 0.8
@@ -74,13 +77,116 @@ def _process(samples) -> dict:
     }
 
 
-def collect(topology: Topology) -> dict[str, dict]:
-    """{process: figures, or {"down": True} when its /metrics does not answer}."""
-    remote = [p for p in topology.processes if p.name != MONOLITH and p.metrics_url]
-    results = {MONOLITH: _process(_samples(generate_latest(REGISTRY).decode()))}
-    with ThreadPoolExecutor(max_workers=max(1, len(remote))) as pool:
-        texts = {p.name: pool.submit(_fetch, p.metrics_url) for p in remote}
+def _quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
+    """The q-quantile of a histogram from its cumulative buckets [(le, count)], interpolated
+    linearly inside the bucket it falls in, as Prometheus' histogram_quantile does."""
+    buckets = sorted(buckets)
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    rank = q * buckets[-1][1]
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if math.isinf(bound):  # beyond the last finite bucket: its bound is all we know
+                return lower_bound
+            if count == lower_count:
+                return bound
+            return lower_bound + (bound - lower_bound) * (rank - lower_count) / (
+                count - lower_count
+            )
+        lower_bound, lower_count = bound, count
+    return lower_bound
+
+
+def _distribution(samples, name: str, keys: tuple[str, ...], match=None) -> list[dict]:
+    """Count, mean, p50 and p95 (ms) of a histogram summed over every process, by `keys`;
+    `match(labels)` keeps only some series."""
+    counts: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    buckets: dict[tuple, dict[float, float]] = defaultdict(lambda: defaultdict(float))
+    for sample, labels, value in samples:
+        if not sample.startswith(name) or (match and not match(labels)):
+            continue
+        key = tuple(labels.get(k, "") for k in keys)
+        if sample == f"{name}_count":
+            counts[key][0] += value
+        elif sample == f"{name}_sum":
+            counts[key][1] += value
+        elif sample == f"{name}_bucket":
+            buckets[key][float(labels["le"])] += value
+
+    def ms(seconds: float | None) -> float | None:
+        return None if seconds is None else round(seconds * 1000, 1)
+
+    return [
+        {
+            **dict(zip(keys, key, strict=True)),
+            "count": int(n),
+            "mean_ms": ms(total / n),
+            "p50_ms": ms(_quantile(0.5, list(buckets[key].items()))),
+            "p95_ms": ms(_quantile(0.95, list(buckets[key].items()))),
+        }
+        for key, (n, total) in sorted(counts.items())
+        if n
+    ]
+
+
+def _sagas(samples) -> dict:
+    """The checkout saga across the processes that count it: the edge (or the order service)
+    counts the sagas started, the worker that drives them how they ended and how long they and
+    their steps took."""
+    started = completed = 0.0
+    failed: dict[str, float] = defaultdict(float)
+    for name, labels, value in samples:
+        if name == "saga_started_total":
+            started += value
+        elif name == "saga_completed_total":
+            completed += value
+        elif name == "saga_failed_total":
+            failed[labels.get("reason", "unknown")] += value
+    return {
+        "started": int(started),
+        "completed": int(completed),
+        "failed": [{"reason": r, "count": int(n)} for r, n in sorted(failed.items()) if n],
+        "duration": _distribution(samples, "saga_duration_seconds", ("outcome",)),
+        "steps": _distribution(samples, "saga_step_duration_seconds", ("step", "outcome")),
+        "compensations": _distribution(
+            samples, "saga_compensation_duration_seconds", ("step", "outcome")
+        ),
+    }
+
+
+def _checkout(samples) -> dict | None:
+    """POST /api/checkout at the edge: the answer (201, the order PENDING), not the saga."""
+    [row] = _distribution(
+        samples,
+        "django_http_requests_latency_seconds_by_view_method",
+        ("view",),
+        lambda labels: labels.get("view") == "checkout" and labels.get("method") == "POST",
+    ) or [None]
+    return row
+
+
+def collect(topology: Topology) -> dict:
+    """{"processes": {process: figures, or {"down": True} when its /metrics does not answer},
+    "sagas": the checkout saga's outcomes and durations, "checkout": the checkout request's
+    latency at the edge}."""
+    sources = {
+        p.name: p.metrics_url for p in topology.processes if p.name != MONOLITH and p.metrics_url
+    }
+    sources |= {
+        p.worker_name: p.worker_metrics_url for p in topology.processes if p.worker_metrics_url
+    }
+    edge = _samples(generate_latest(metrics.registry()).decode())
+    results = {MONOLITH: _process(edge)}
+    everything = list(edge)
+    with ThreadPoolExecutor(max_workers=max(1, len(sources))) as pool:
+        texts = {name: pool.submit(_fetch, url) for name, url in sources.items()}
         for name, future in texts.items():
             text = future.result()
-            results[name] = {"down": True} if text is None else _process(_samples(text))
-    return results
+            if text is None:
+                results[name] = {"down": True}
+                continue
+            samples = _samples(text)
+            everything += samples
+            results[name] = _process(samples)
+    return {"processes": results, "sagas": _sagas(everything), "checkout": _checkout(edge)}

@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape
 
 from django.conf import settings
 
+from ecommerce.metrics import metrics_host
 from phases import Phase
 from phases.services import REGISTRY, SERVICES
 
@@ -36,6 +37,13 @@ class Process:
     metrics_url: str | None = None
     # Apps of the monolith it also serves over gRPC to the services that call them.
     serves: list[str] = field(default_factory=list)
+    # Its Celery worker's /metrics (the worker drives the sagas of the order app it runs).
+    worker_metrics_url: str | None = None
+
+    @property
+    def worker_name(self) -> str:
+        """The worker's name in METRICS_PORTS: `worker` for the monolith's, `<app>-worker`."""
+        return "worker" if self.name == MONOLITH else f"{self.name}-worker"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,7 @@ class Topology:
                     "serves": p.serves,
                     "health_url": p.health_url,
                     "metrics_url": p.metrics_url,
+                    "worker_metrics_url": p.worker_metrics_url,
                 }
                 for p in self.processes
             ],
@@ -92,6 +101,12 @@ def _host(app: str) -> str:
     return host or "127.0.0.1"
 
 
+def _worker_metrics(app: str | None) -> str:
+    if app is None:
+        return f"http://{metrics_host()}:{settings.METRICS_PORTS['worker']}/metrics"
+    return f"http://{_host(app)}:{settings.METRICS_PORTS[f'{app}-worker']}/metrics"
+
+
 def build(phase: Phase) -> Topology:
     """Who runs where in `phase`: the monolith (the edge and every app not extracted), one
     `serve` process per extracted app, and the calls between them."""
@@ -103,6 +118,7 @@ def build(phase: Phase) -> Topology:
         [EDGE],
         health_url="/readyz",
         metrics_url="/metrics",
+        worker_metrics_url=_worker_metrics(None),
     )
     processes = [monolith]
     apps = {EDGE: App(EDGE, MONOLITH, "default", places.get("default", "?"))}
@@ -132,6 +148,7 @@ def build(phase: Phase) -> Topology:
                 grpc=settings.GRPC_TARGETS[name],
                 health_url=f"{base}/readyz",
                 metrics_url=f"{base}/metrics",
+                worker_metrics_url=_worker_metrics(name),
             )
         )
     for name in exposed:
@@ -146,6 +163,7 @@ def build(phase: Phase) -> Topology:
                 health_url=f"{base}/readyz",
                 metrics_url=f"{base}/metrics",
                 serves=[name],
+                worker_metrics_url=_worker_metrics(name),
             )
         )
     calls = []

@@ -1,15 +1,23 @@
 """The console in a real browser (Chromium through Playwright) against a live edge in phase 0:
 the topology, a shopper's checkout from the page to COMPLETED or FAILED, and its saga."""
 
+import json
 import re
 import socket
+import urllib.request
+from datetime import timedelta
 
 import pytest
+from django.contrib import admin
+from django.utils import timezone
 
+from apps.order.models import CheckoutSaga
 from ecommerce import resolver
 from phases import parse
 from tests.console.conftest import first_render_ms, screenshot
 from tests.factories import ProductFactory, UserFactory
+from tests.saga.conftest import wait_for_orders
+from tests.saga.flows import checkout, shopper
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]
 
@@ -102,10 +110,22 @@ def _timeline(page) -> list[tuple[str, str, str]]:
     return [tuple(row) for row in rows]
 
 
+def _saga_counts(live_server) -> tuple[int, int, int]:
+    """(completed, failed payment_declined, failed) as the costs page reads them."""
+    with urllib.request.urlopen(live_server.url + "/console/metrics.json", timeout=10) as answer:
+        sagas = json.load(answer)["sagas"]
+    declined = sum(f["count"] for f in sagas["failed"] if f["reason"] == "payment_declined")
+    return sagas["completed"], declined, sum(f["count"] for f in sagas["failed"])
+
+
 def test_a_checkout_from_the_page_completes_and_its_timeline_shows_the_four_steps(
     live_server, page, start_worker, settings
 ):
-    start_worker()
+    worker = start_worker()
+    # The costs page reads the worker's /metrics where the phase's worker serves them.
+    settings.METRICS_PORTS = {**settings.METRICS_PORTS, "worker": worker.metrics_port}
+    # What the processes had counted before (nothing, unless a phase's services ran sagas).
+    before = _saga_counts(live_server)
     product = ProductFactory(name="Console lamp", stock=5, price=1250)
     _sign_up_and_fill_cart(page, live_server, product, "lamp-buyer")
     screenshot(page, "shop")
@@ -116,9 +136,30 @@ def test_a_checkout_from_the_page_completes_and_its_timeline_shows_the_four_step
     assert page.locator("#saga-step").inner_text() == "done"
     assert page.locator("#steps tbody tr").count() == 4
     screenshot(page, "order-completed")
+    # and another shopper's card is declined
+    declined_product = ProductFactory(name="Console fan", stock=5, price=800)
+    _, declined_api = shopper((declined_product.pk, 1))
+    declined_id = checkout(declined_api, "costs-declined", "pm_card_chargeDeclined")
+    wait_for_orders([declined_id], workers=[worker])
     # What it cost, from the platform's own metrics.
     page.goto(live_server.url + "/console/costs/")
     page.wait_for_selector('#costs[data-readings="2"]', state="attached")
+    completed, declined, failed = (n + 1 for n in before)
+    outcomes = page.locator("#saga-outcomes li").all_inner_texts()
+    assert outcomes[0] == f"COMPLETED: {completed}"
+    assert f"FAILED payment_declined: {declined}" in outcomes
+    assert page.locator("#fig-sagas-completed").inner_text() == str(completed)
+    assert page.locator("#fig-sagas-failed").inner_text() == str(failed)
+    assert re.fullmatch(
+        r"[\d.]+ ms / [\d.]+ ms", page.locator("#fig-checkout-latency").inner_text()
+    )
+    for outcome in ("completed", "failed"):
+        latency = page.locator(f"#fig-saga-latency-{outcome}").inner_text()
+        assert re.fullmatch(r"[\d.]+ ms / [\d.]+ ms", latency), latency
+    steps = page.locator("#saga-steps tbody tr").evaluate_all(
+        "els => els.map(e => [e.dataset.step, e.dataset.outcome])"
+    )
+    assert ["charge_payment", "failed"] in steps and ["commit", "succeeded"] in steps
     assert int(page.locator("#fig-checkouts").inner_text()) >= 1
     assert page.locator("#fig-request-rate").inner_text().endswith("/s")
     assert page.locator("#fig-cache").inner_text().endswith("%")
@@ -222,7 +263,6 @@ def test_staff_see_the_analytics_summary_and_shoppers_are_refused(live_server, p
     assert page.locator("#reasons li").first.inner_text().startswith("COMPLETED: ")
     href = page.locator("#admin-failed").get_attribute("href")
     assert href == "/admin/order/checkoutsaga/?state__exact=FAILED"
-    screenshot(page, "staff")
 
     shopper = UserFactory(username="console-shopper")
     shopper.set_password("shopper-password-123")
@@ -232,6 +272,67 @@ def test_staff_see_the_analytics_summary_and_shoppers_are_refused(live_server, p
     message = page.locator(".message.error", has_text="Analytics summary:")
     message.wait_for()
     assert "(403 " in message.inner_text()
+
+
+def _make_stuck(order_id: int, settings) -> None:
+    long_ago = timezone.now() - timedelta(seconds=settings.SAGA_STUCK_SECONDS + 60)
+    CheckoutSaga.objects.filter(order_id=order_id).update(updated_at=long_ago)
+
+
+def test_staff_see_the_failed_and_stuck_sagas_live_with_their_admin_pages(
+    live_server, page, start_worker, settings
+):
+    # given: a checkout declined by the card, run to FAILED by a real worker
+    worker = start_worker()
+    product = ProductFactory(name="Console toaster", stock=10, price=600)
+    _, declined_api = shopper((product.pk, 1))
+    declined_id = checkout(declined_api, "console-declined", "pm_card_chargeDeclined")
+    wait_for_orders([declined_id], workers=[worker])
+    worker.stop()
+    # and one whose saga has not moved for longer than the stuck threshold
+    _, stuck_api = shopper((product.pk, 1))
+    stuck_id = checkout(stuck_api, "console-stuck")
+    _make_stuck(stuck_id, settings)
+    staff = UserFactory(username="saga-staff", is_staff=True, is_superuser=True)
+    staff.set_password("staff-password-123")
+    staff.save()
+    # when
+    _sign_in(page, live_server, "saga-staff", "staff-password-123")
+    page.goto(live_server.url + "/console/staff/")
+    page.wait_for_selector('#sagas[data-loaded="true"]', state="attached")
+    # then
+    failed = page.locator(f'#sagas-failed tr[data-order-id="{declined_id}"]')
+    assert "payment_declined" in failed.inner_text()
+    stuck = page.locator(f'#sagas-stuck tr[data-order-id="{stuck_id}"]')
+    assert stuck.get_attribute("data-stuck") == "true"
+    assert "RUNNING (stuck)" in stuck.inner_text()
+    in_admin = admin.site.is_registered(CheckoutSaga)
+    saga_ids = {o: CheckoutSaga.objects.get(order_id=o).pk for o in (declined_id, stuck_id)}
+    for row, order_id in ((failed, declined_id), (stuck, stuck_id)):
+        if in_admin:
+            assert row.locator("a.admin-link").get_attribute("href") == (
+                f"/admin/order/checkoutsaga/{saga_ids[order_id]}/change/"
+            )
+        else:  # an edge without the order's database leaves its models out of the admin
+            assert "not in this edge's admin" in row.inner_text()
+    assert page.locator("#sagas-failed-count").inner_text() == "(1)"
+    assert page.locator("#sagas-compensating tbody").inner_text() == "none"
+    # and a saga that gets stuck while the page is open shows up without a reload
+    _, later_api = shopper((product.pk, 1))
+    later_id = checkout(later_api, "console-later")
+    _make_stuck(later_id, settings)
+    page.wait_for_selector(f'#sagas-stuck tr[data-order-id="{later_id}"]', timeout=15_000)
+    page.wait_for_selector('#staff[data-loaded="true"]', state="attached")
+    screenshot(page, "staff")
+    if not in_admin:
+        return
+    # and the admin link opens the saga's page there, once signed in to the admin
+    stuck.locator("a.admin-link").click()
+    page.get_by_label("Username:").fill("saga-staff")
+    page.get_by_label("Password:").fill("staff-password-123")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(rf"/admin/order/checkoutsaga/{saga_ids[stuck_id]}/change/$"))
+    assert f"saga of order {stuck_id}" in page.content()
 
 
 def test_a_real_service_stopped_shows_down_and_up_again(live_server, page, settings):

@@ -1,12 +1,14 @@
 """The console's server side: its pages render in every phase and its topology follows the
 phase definitions."""
 
+import re
 import socket
 
 import pytest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from apps.order import checkout_saga
-from ecommerce.console import graph, views
+from ecommerce.console import figures, graph, views
 from phases import parse
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -53,6 +55,20 @@ def test_the_root_page_draws_the_current_phase(client, settings):
     assert f'data-phase="{settings.ECOMMERCE_PHASE.name}"' in body
 
 
+def test_each_process_names_its_workers_metrics_where_the_worker_serves_them(client, settings):
+    # given
+    settings.ECOMMERCE_PHASE = parse(3)
+    ports = settings.METRICS_PORTS
+    # when
+    topology = graph.build(settings.ECOMMERCE_PHASE)
+    # then: the monolith's worker on `worker`'s port, `serve <app>`'s on `<app>-worker`'s
+    urls = {p.name: p.worker_metrics_url for p in topology.processes}
+    assert urls["monolith"].endswith(f":{ports['worker']}/metrics")
+    for app in ("product", "cart", "order", "payment"):
+        assert urls[app].endswith(f":{ports[f'{app}-worker']}/metrics"), app
+    assert 'class="worker-metrics"' in client.get("/").content.decode()
+
+
 def test_a_stopped_service_is_reported_down_and_the_page_still_renders(client, settings):
     settings.ECOMMERCE_PHASE = parse(3)
     settings.SERVICE_HTTP_PORTS = {app: _unused_port() for app in settings.SERVICE_HTTP_PORTS}
@@ -96,9 +112,42 @@ def test_the_journey_and_phase_pages_are_rendered(client, name):
     response = client.get(f"/console/docs/{name}/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert '<article class="doc" id="doc"><h1>' in body
+    assert '<article class="doc" id="doc"><h1' in body
     assert "/console/docs/" + name in client.get("/").content.decode() or name == "journey"
+
+
+def test_links_between_the_pages_lead_to_their_console_pages(client):
+    # given: the journey links each phase's page, and the phases link back to a section of it
+    journey = client.get("/console/docs/journey/").content.decode()
+    phase1 = client.get("/console/docs/phase1/").content.decode()
+    # then
+    links = set(re.findall(r'href="([^"]+)"', journey + phase1))
+    assert {f"/console/docs/phase{n}/" for n in range(4)} <= links
+    assert "/console/docs/journey/#what-each-phase-costs" in links
+    assert 'id="what-each-phase-costs"' in journey
+    assert not [link for link in links if link.endswith(".md") or ".md#" in link]
+    for link in {link.split("#")[0] for link in links if link.startswith("/console/docs/")}:
+        assert client.get(link).status_code == 200, link
 
 
 def test_an_unknown_page_is_a_404(client):
     assert client.get("/console/docs/settings/").status_code == 404
+
+
+def test_latency_quantiles_are_read_from_the_histogram_buckets():
+    # given: a real histogram, scraped as Prometheus would
+    registry = CollectorRegistry()
+    histogram = Histogram(
+        "demo_seconds", "demo", ["step"], buckets=(0.1, 0.2, 0.4), registry=registry
+    )
+    for seconds in (0.05,) * 5 + (0.15,) * 4 + (0.3,) * 1:
+        histogram.labels("a").observe(seconds)
+    samples = figures._samples(generate_latest(registry).decode())
+    # when
+    [row] = figures._distribution(samples, "demo_seconds", ("step",))
+    # then: half of the ten in the first bucket, the 95th in the third, interpolated
+    assert row["count"] == 10
+    assert row["mean_ms"] == 115.0
+    assert row["p50_ms"] == 100.0
+    assert row["p95_ms"] == 300.0
+    assert figures._quantile(0.5, []) is None

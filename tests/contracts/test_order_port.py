@@ -1,7 +1,11 @@
 """The OrderPort contract: both adapters answer alike, errors included."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from apps.order.models import CheckoutSaga
 from ecommerce import resolver
 from ecommerce.contracts.cart.errors import CartEmpty
 from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
@@ -68,3 +72,49 @@ def test_checkout_refusals_and_unknown_orders_raise_the_domain_errors(port_for):
         port.get(order_id=10**12)
     assert port.get(order_id=order.id).id == order.id
     assert port.list(user_id=99) == []
+
+
+def test_the_sagas_that_need_a_look_are_listed_by_kind(port_for, settings):
+    # given: three checkouts, one made to look failed, one stuck, one just moved
+    port = port_for("order")
+    ids = []
+    for user_id in (21, 22, 23):
+        _fill_cart(user_id)
+        ids.append(
+            port.checkout(
+                user_id=user_id, idempotency_key=f"s-{user_id}", payment_method="pm_card_visa"
+            ).order.id
+        )
+    failed_id, stuck_id, fresh_id = ids
+    finished = timezone.now()
+    CheckoutSaga.objects.filter(order_id=failed_id).update(
+        state="FAILED", step="done", failure_reason="payment_declined", finished_at=finished
+    )
+    long_ago = timezone.now() - timedelta(seconds=settings.SAGA_STUCK_SECONDS + 1)
+    CheckoutSaga.objects.filter(order_id=stuck_id).update(updated_at=long_ago)
+    # when
+    failed = port.sagas(state="failed")
+    stuck = port.sagas(state="stuck", offset=0, limit=5)
+    # then
+    assert failed.count == 1
+    [saga] = failed.sagas
+    assert (saga.order_id, saga.user_id, saga.state, saga.failure_reason, saga.stuck) == (
+        failed_id,
+        21,
+        "FAILED",
+        "payment_declined",
+        False,
+    )
+    assert saga.saga_id == CheckoutSaga.objects.get(order_id=failed_id).pk
+    assert saga.finished_at == finished
+    assert [(s.order_id, s.state, s.stuck, s.finished_at) for s in stuck.sagas] == [
+        (stuck_id, "RUNNING", True, None)
+    ]
+    assert stuck.sagas[0].updated_at == long_ago
+    assert fresh_id not in {s.order_id for s in stuck.sagas}
+    assert port.sagas(state="compensating").count == 0
+    assert port.sagas(state="failed", offset=1).sagas == ()
+    with pytest.raises(InvalidRequest):
+        port.sagas(state="running")
+    with pytest.raises(InvalidRequest):
+        port.sagas(state="failed", limit=0)

@@ -78,6 +78,36 @@ def test_every_package_of_the_code_is_copied_in_and_none_is_ignored():
     assert {".git", ".venv", "node_modules", "var"} <= set(ignored)
 
 
+def _ignored() -> list[str]:
+    return [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+
+def test_the_pages_the_console_renders_are_in_the_image():
+    # given: every Markdown page the console serves, as a path in the build context
+    from ecommerce.console.views import DOCS
+
+    pages = [str(path.relative_to(ROOT)) for path in DOCS.values()]
+    sources = [
+        source.rstrip("/")
+        for step in _of("COPY", _final_stage())
+        if not step.flags
+        for source in step.value[:-1]
+    ]
+    ignored = _ignored()
+    # then: each is copied in, and the context does not leave it out
+    assert pages
+    for page in pages:
+        assert any(
+            fnmatch.fnmatch(page, source) or page.startswith(source + "/") for source in sources
+        ), page
+        parents = [page] + ["/".join(page.split("/")[:n]) for n in range(1, page.count("/") + 1)]
+        assert not any(fnmatch.fnmatch(p, pattern) for p in parents for pattern in ignored), page
+
+
 def test_static_files_are_collected_and_the_web_process_is_checked_on_healthz():
     runs = " ".join(step.value[0] for step in _of("RUN", _final_stage()))
     assert "manage.py collectstatic --noinput" in runs

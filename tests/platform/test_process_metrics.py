@@ -136,6 +136,9 @@ def test_every_process_serves_its_metrics_and_a_checkout_shows_in_each(
     assert value(saga, "saga_completed_total") == 1
     assert value(saga, "saga_failed_total", reason="payment_declined") == 1
     assert value(saga, "saga_failed_total") == 1
+    # and how long each took from its order to its end
+    assert value(saga, "saga_duration_seconds_count", outcome="completed") == 1
+    assert value(saga, "saga_duration_seconds_count", outcome="failed") == 1
     steps = {
         (s.labels["step"], s.labels["outcome"]): s.value
         for s in saga["saga_step_duration_seconds"]

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from ecommerce.api.fields import StrictRegexField
+from ecommerce.contracts.order.port import SAGA_LISTS
 
 
 class CheckoutInput(serializers.Serializer):
@@ -54,3 +55,39 @@ class OrderOutput(serializers.Serializer):
         help_text="The checkout's trace (32 hex digits) where tracing is on, else null.",
     )
     saga = SagaOutput()
+
+
+class SagaListInput(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=list(SAGA_LISTS),
+        help_text="`failed`: ended FAILED, compensated. `stuck`: unfinished and not moved for "
+        "the stuck threshold (`SAGA_STUCK_SECONDS`, the `saga_stuck` gauge's rule). "
+        "`compensating`: undoing their steps now.",
+    )
+    page = serializers.IntegerField(required=False, min_value=1, max_value=100_000, default=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+
+
+class SagaSummaryOutput(serializers.Serializer):
+    saga_id = serializers.IntegerField()
+    order_id = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=["RUNNING", "COMPENSATING", "COMPLETED", "FAILED"])
+    step = serializers.CharField(help_text="The step it is at; `done` once it has ended.")
+    failure_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(help_text="When it last moved.")
+    finished_at = serializers.DateTimeField(allow_null=True)
+    stuck = serializers.BooleanField(help_text="Unfinished and not moved for the stuck threshold.")
+    admin_url = serializers.CharField(
+        allow_null=True,
+        help_text="Its page in this edge's admin (retry, force compensation); null in a phase "
+        "whose order data the edge does not hold.",
+    )
+
+
+class SagaPageOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = SagaSummaryOutput(many=True)

@@ -54,6 +54,33 @@ class CheckoutResult:
     created: bool
 
 
+@dataclass(frozen=True, slots=True)
+class SagaSummaryData:
+    """Where one checkout's saga stands, for the people who look after the sagas."""
+
+    saga_id: int
+    order_id: int
+    user_id: int
+    state: str  # RUNNING, COMPENSATING, COMPLETED or FAILED
+    step: str
+    failure_reason: str
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    # Unfinished and not moved for the saga's stuck threshold (the `saga_stuck` gauge's rule).
+    stuck: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SagaPage:
+    count: int
+    sagas: tuple[SagaSummaryData, ...]
+
+
+# What `OrderPort.sagas` can list.
+SAGA_LISTS = ("failed", "stuck", "compensating")
+
+
 @runtime_checkable
 class OrderPort(Protocol):
     def checkout(
@@ -70,10 +97,18 @@ class OrderPort(Protocol):
     def list(self, *, user_id: int) -> list[OrderData]:
         """The user's orders, newest first."""
 
+    def sagas(self, *, state: str, offset: int = 0, limit: int = 20) -> SagaPage:
+        """A page of the sagas in one of SAGA_LISTS, the latest moved first: `failed`,
+        `stuck` (unfinished, not moved for the stuck threshold) or `compensating`.
+
+        Raises InvalidRequest for another `state`.
+        """
+
 
 # A checkout is idempotent per key (the same key is the same order): every call may be retried.
 ORDER_RPCS: dict[str, Rpc] = {
     "checkout": Rpc("Checkout"),
     "get": Rpc("GetOrder"),
     "list": Rpc("ListOrders"),
+    "sagas": Rpc("ListSagas"),
 }

@@ -11,7 +11,33 @@
       .reduce((n, v) => n + v.count, 0);
   }
 
+  function ms(value) { return value === null || value === undefined ? "—" : value + " ms"; }
+
+  function spread(row) { return row ? ms(row.p50_ms) + " / " + ms(row.p95_ms) : "none yet"; }
+
+  function renderSagas(sagas, checkout) {
+    const failed = sagas.failed.reduce((n, f) => n + f.count, 0);
+    set("fig-sagas-started", String(sagas.started));
+    set("fig-sagas-completed", String(sagas.completed));
+    set("fig-sagas-failed", String(failed));
+    set("fig-checkout-latency", spread(checkout));
+    for (const outcome of ["completed", "failed"]) {
+      set("fig-saga-latency-" + outcome, spread(sagas.duration.find((d) => d.outcome === outcome)));
+    }
+    const outcomes = [el("li", { "data-outcome": "completed", text: "COMPLETED: " + sagas.completed })];
+    for (const f of sagas.failed) {
+      outcomes.push(el("li", { "data-outcome": "failed", "data-reason": f.reason, text: "FAILED " + f.reason + ": " + f.count }));
+    }
+    document.getElementById("saga-outcomes").replaceChildren(...outcomes);
+    const rows = sagas.steps.concat(sagas.compensations).map((s) => el("tr", { "data-step": s.step, "data-outcome": s.outcome }, [
+      el("td", { text: s.step }), el("td", { text: s.outcome }), el("td", { text: String(s.count) }),
+      el("td", { text: ms(s.mean_ms) }), el("td", { text: ms(s.p50_ms) }), el("td", { text: ms(s.p95_ms) }),
+    ]));
+    document.querySelector("#saga-steps tbody").replaceChildren(...rows);
+  }
+
   function render(data, now) {
+    renderSagas(data.sagas, data.checkout);
     const edge = data.processes.monolith;
     set("fig-requests", String(edge.http_requests));
     set("fig-checkouts", String(checkouts(edge)));

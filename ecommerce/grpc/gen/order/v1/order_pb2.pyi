@@ -108,3 +108,45 @@ class ListOrdersResponse(_message.Message):
     ORDERS_FIELD_NUMBER: _ClassVar[int]
     orders: _containers.RepeatedCompositeFieldContainer[Order]
     def __init__(self, orders: _Optional[_Iterable[_Union[Order, _Mapping]]] = ...) -> None: ...
+
+class SagaSummary(_message.Message):
+    __slots__ = ("saga_id", "order_id", "user_id", "state", "step", "failure_reason", "created_at", "updated_at", "finished_at", "stuck")
+    SAGA_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    STUCK_FIELD_NUMBER: _ClassVar[int]
+    saga_id: int
+    order_id: int
+    user_id: int
+    state: str
+    step: str
+    failure_reason: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    finished_at: _timestamp_pb2.Timestamp
+    stuck: bool
+    def __init__(self, saga_id: _Optional[int] = ..., order_id: _Optional[int] = ..., user_id: _Optional[int] = ..., state: _Optional[str] = ..., step: _Optional[str] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stuck: _Optional[bool] = ...) -> None: ...
+
+class ListSagasRequest(_message.Message):
+    __slots__ = ("state", "offset", "limit")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    offset: int
+    limit: int
+    def __init__(self, state: _Optional[str] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListSagasResponse(_message.Message):
+    __slots__ = ("count", "sagas")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    SAGAS_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    sagas: _containers.RepeatedCompositeFieldContainer[SagaSummary]
+    def __init__(self, count: _Optional[int] = ..., sagas: _Optional[_Iterable[_Union[SagaSummary, _Mapping]]] = ...) -> None: ...

@@ -50,6 +50,11 @@ class OrderServiceStub:
                 request_serializer=order_dot_v1_dot_order__pb2.ListOrdersRequest.SerializeToString,
                 response_deserializer=order_dot_v1_dot_order__pb2.ListOrdersResponse.FromString,
                 _registered_method=True)
+        self.ListSagas = channel.unary_unary(
+                '/order.v1.OrderService/ListSagas',
+                request_serializer=order_dot_v1_dot_order__pb2.ListSagasRequest.SerializeToString,
+                response_deserializer=order_dot_v1_dot_order__pb2.ListSagasResponse.FromString,
+                _registered_method=True)
 
 
 class OrderServiceServicer:
@@ -77,6 +82,13 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSagas(self, request, context):
+        """A page of the sagas that are failed, stuck or compensating, the latest moved first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +106,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.ListOrders,
                     request_deserializer=order_dot_v1_dot_order__pb2.ListOrdersRequest.FromString,
                     response_serializer=order_dot_v1_dot_order__pb2.ListOrdersResponse.SerializeToString,
+            ),
+            'ListSagas': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSagas,
+                    request_deserializer=order_dot_v1_dot_order__pb2.ListSagasRequest.FromString,
+                    response_serializer=order_dot_v1_dot_order__pb2.ListSagasResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +195,33 @@ class OrderService:
             '/order.v1.OrderService/ListOrders',
             order_dot_v1_dot_order__pb2.ListOrdersRequest.SerializeToString,
             order_dot_v1_dot_order__pb2.ListOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSagas(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/order.v1.OrderService/ListSagas',
+            order_dot_v1_dot_order__pb2.ListSagasRequest.SerializeToString,
+            order_dot_v1_dot_order__pb2.ListSagasResponse.FromString,
             options,
             channel_credentials,
             insecure,
