@@ -15,7 +15,7 @@ headless for a bounded time, and the run is checked:
 - each process's resident memory (psutil: the process and its children, so gunicorn's and
   Celery's workers count) at the end within 10 % of its level after the warm-up.
 
-    python -m benchmarks.load [--phases 0,3] [--seconds 75] [--warmup 20] [--users 6]
+    python -m benchmarks.load [--phases 0,3] [--seconds 60] [--warmup 30] [--users 6]
     python -m benchmarks.load --url http://127.0.0.1:8000    # a platform already running
 """
 
@@ -292,11 +292,15 @@ def run_phase(phase: str, databases: dict[str, str], args, workdir: Path) -> dic
         began = time.monotonic()
         samples: dict[str, list[int]] = {name: [] for name in started}
         baseline: dict[str, int] = {}
+        midway: dict[str, int] = {}
         while shoppers.poll() is None:
             for name, child in started.items():
                 samples[name].append(resident(child))
-            if not baseline and time.monotonic() - began >= args.warmup:
+            elapsed = time.monotonic() - began
+            if not baseline and elapsed >= args.warmup:
                 baseline = {name: values[-1] for name, values in samples.items()}
+            if not midway and elapsed >= args.warmup + args.seconds / 2:
+                midway = {name: values[-1] for name, values in samples.items()}
             time.sleep(2)
         final = {name: resident(child) for name, child in started.items()}
         summary = requests_summary(out)
@@ -312,6 +316,7 @@ def run_phase(phase: str, databases: dict[str, str], args, workdir: Path) -> dic
     memory = {
         name: {
             "after_warmup_mb": baseline.get(name, 0) / 2**20,
+            "midway_mb": midway.get(name, 0) / 2**20,
             "end_mb": final[name] / 2**20,
             "peak_mb": max(samples[name] or [0]) / 2**20,
             "change": (final[name] - baseline[name]) / baseline[name] if baseline.get(name) else 0,
@@ -368,10 +373,11 @@ def report(result: dict, args) -> None:
           f"{b['analytics_completed']}, failed {b['analytics_failed']}, paid {b['analytics_paid']}, "
           f"declined {b['analytics_declined']}")  # fmt: skip
     print("books: " + ("balanced" if not result["unbalanced"] else "; ".join(result["unbalanced"])))
-    print(f"{'process':<20} {'after warm-up MB':>17} {'end MB':>8} {'peak MB':>8} {'change':>7}")
+    print(f"{'process':<20} {'after warm-up MB':>17} {'midway MB':>10} {'end MB':>8} "
+          f"{'peak MB':>8} {'change':>7}")  # fmt: skip
     for name, m in result["memory"].items():
-        print(f"{name:<20} {m['after_warmup_mb']:>17.1f} {m['end_mb']:>8.1f} "
-              f"{m['peak_mb']:>8.1f} {m['change']:>+7.1%}")  # fmt: skip
+        print(f"{name:<20} {m['after_warmup_mb']:>17.1f} {m['midway_mb']:>10.1f} "
+              f"{m['end_mb']:>8.1f} {m['peak_mb']:>8.1f} {m['change']:>+7.1%}")  # fmt: skip
     if result["exited"]:
         print(f"exited during the run: {', '.join(result['exited'])}")
     print(f"phase {result['phase']}: {'PASS' if result['ok'] else 'FAIL'}", flush=True)
@@ -380,8 +386,8 @@ def report(result: dict, args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phases", default="0,3")
-    parser.add_argument("--seconds", type=float, default=75, help="measured, after the warm-up")
-    parser.add_argument("--warmup", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=60, help="measured, after the warm-up")
+    parser.add_argument("--warmup", type=float, default=30)
     parser.add_argument("--users", type=int, default=6)
     parser.add_argument("--spawn-rate", type=float, default=2)
     parser.add_argument("--settle", type=float, default=90, help="for sagas and events to end")
