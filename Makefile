@@ -106,6 +106,12 @@ test-parity: install
 	PHASE=0 $(PY) -m pytest -q $(PARITY_SUITES) $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-phase1 test-phase2 test-phase3
 
+# The whole journey under load (benchmarks/load.py): Locust shoppers, headless and bounded,
+# against phase 0 and phase 3 started here; LOAD_URL=http://... loads a platform already running.
+.PHONY: load
+load: install
+	$(PY) -m benchmarks.load $(if $(LOAD_URL),--url $(LOAD_URL)) $(LOAD_ARGS)
+
 # Checkout saga: latency and throughput at 1, 16 and 64 sagas in flight (RabbitMQ, PostgreSQL).
 .PHONY: bench-saga
 bench-saga: install

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from phases import parse as parse_phase
 from phases import services as _services
@@ -308,6 +309,22 @@ GRPC_DEADLINE_SECONDS = env.float("GRPC_DEADLINE_SECONDS", default=3.0)
 GRPC_RETRY_ATTEMPTS = env.int("GRPC_RETRY_ATTEMPTS", default=4)
 GRPC_RETRY_BACKOFF_SECONDS = env.float("GRPC_RETRY_BACKOFF_SECONDS", default=0.1)
 GRPC_RETRY_MAX_BACKOFF_SECONDS = env.float("GRPC_RETRY_MAX_BACKOFF_SECONDS", default=1.0)
+# Mutual TLS on every gRPC call (ecommerce/grpc/tls.py): the CA both ends trust, and this
+# process's certificate and key, which it serves with and presents when it calls. PEM file
+# paths; all three or none (none: plaintext, for one machine; settings.production requires them
+# from phase 1 on).
+GRPC_TLS_SETTINGS = ("GRPC_TLS_CA", "GRPC_TLS_CERT", "GRPC_TLS_KEY")
+GRPC_TLS_CA = env.str("GRPC_TLS_CA", default="")
+GRPC_TLS_CERT = env.str("GRPC_TLS_CERT", default="")
+GRPC_TLS_KEY = env.str("GRPC_TLS_KEY", default="")
+_tls_missing = [name for name in GRPC_TLS_SETTINGS if not globals()[name]]
+_tls_given = [name for name in GRPC_TLS_SETTINGS if name not in _tls_missing]
+if _tls_missing and _tls_given:
+    raise ImproperlyConfigured(
+        f"{' and '.join(_tls_missing)} {'is' if len(_tls_missing) == 1 else 'are'} not set, "
+        f"but {' and '.join(_tls_given)} {'is' if len(_tls_given) == 1 else 'are'}: "
+        "mutual TLS for gRPC needs all three"
+    )
 
 
 def sibling_database(url: str, alias: str) -> str:

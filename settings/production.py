@@ -1,7 +1,9 @@
 """Production: services mode, and every secret must come from the environment."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from settings.services import *  # noqa: F403
-from settings.services import env
+from settings.services import ECOMMERCE_PHASE, GRPC_TLS_SETTINGS, env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
@@ -24,3 +26,13 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS
 # may yet serve plain HTTP somewhere
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SERVICE_TOKEN = env.str("SERVICE_TOKEN")
+
+# From phase 1 on, services call each other over mutual TLS only: a process without its
+# certificate does not start (settings.base refuses half of them in every mode).
+if ECOMMERCE_PHASE.extracted:
+    for _name in GRPC_TLS_SETTINGS:
+        if not globals()[_name]:
+            raise ImproperlyConfigured(
+                f"Set the {_name} environment variable: from phase 1 on, production calls "
+                "its services over mutual TLS"
+            )

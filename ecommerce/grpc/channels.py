@@ -6,7 +6,8 @@ inside that deadline, for the methods the port's RPC table marks idempotent and 
 domain error that travels as UNAVAILABLE (Stripe is down, say) carries a negative retry pushback
 (ecommerce.grpc.errors), so it is answered once, never repeated. Any failure comes back as the
 domain exception the in-process adapter would have raised, or ServiceUnavailable when the
-service cannot answer.
+service cannot answer. With the GRPC_TLS_* settings, every channel is mutual TLS
+(ecommerce.grpc.tls).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import grpc
 from django.conf import settings
 
 from ecommerce import tracing
-from ecommerce.grpc import errors
+from ecommerce.grpc import errors, tls
 from ecommerce.grpc.interceptors import CLIENT_HANDLED, observe, outgoing_metadata
 
 CHANNEL_OPTIONS = (
@@ -71,7 +72,11 @@ def channel_for(service: str, config: str = "") -> grpc.Channel:
                 options = CHANNEL_OPTIONS
                 if config:
                     options = (*options, ("grpc.service_config", config))
-                channel = grpc.insecure_channel(key[0], options=options)
+                if tls.enabled():
+                    credentials = tls.channel_credentials()
+                    channel = grpc.secure_channel(key[0], credentials, options=options)
+                else:
+                    channel = grpc.insecure_channel(key[0], options=options)
                 if tracing.enabled():
                     channel = tracing.grpc_traced_channel(channel)
                 _channels[key] = channel

@@ -1,4 +1,5 @@
-"""A gRPC server for one service: its servicer, health, reflection and the interceptor."""
+"""A gRPC server for one service: its servicer, health, reflection and the interceptor; over
+mutual TLS when the GRPC_TLS_* settings name its certificate (ecommerce.grpc.tls)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from ecommerce import tracing
+from ecommerce.grpc import tls
 from ecommerce.grpc.interceptors import ServerInterceptor
 
 
@@ -39,7 +41,10 @@ def build_server(
     reflection.enable_server_reflection(
         (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(address)
+    if tls.enabled():
+        port = server.add_secure_port(address, tls.server_credentials())
+    else:
+        port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"could not bind the gRPC server to {address}")
     return server, port, health_servicer

@@ -379,5 +379,26 @@ def test_production_settings_built_from_each_pod_give_it_its_databases(phase, tm
             assert set(built["databases"]) == {"default"} | local
 
 
+@pytest.mark.parametrize("phase", PHASES)
+def test_from_phase_1_every_pod_mounts_its_grpc_certificate_where_the_settings_look(phase):
+    # given
+    documents = _rendered(phase)
+    config = _of(documents, "ConfigMap")["ecommerce-config"]["data"]
+    tls = {name: config.get(name) for name in settings.GRPC_TLS_SETTINGS}
+    # then: phase 0 calls no service; from phase 1 on, production refuses to start without them
+    if phase == 0:
+        assert tls == dict.fromkeys(settings.GRPC_TLS_SETTINGS)
+        return
+    assert all(tls.values()), tls
+    (directory,) = {path.rsplit("/", 1)[0] for path in tls.values()}
+    for name, workload in {**_of(documents, "Deployment"), **_of(documents, "Job")}.items():
+        pod = workload["spec"]["template"]["spec"]
+        (volume,) = [v for v in pod["volumes"] if v["name"] == "grpc-tls"]
+        assert volume["secret"]["secretName"] == "ecommerce-grpc-tls", name
+        (mount,) = [m for m in _container(workload)["volumeMounts"] if m["name"] == "grpc-tls"]
+        assert (mount["mountPath"], mount["readOnly"]) == (directory, True), name
+    assert {path.rsplit("/", 1)[1] for path in tls.values()} == {"ca.crt", "tls.crt", "tls.key"}
+
+
 def test_the_overlays_are_the_phases():
     assert {p.name for p in (K8S / "overlays").iterdir()} == {f"phase{n}" for n in PHASES}

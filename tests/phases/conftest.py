@@ -8,6 +8,7 @@ import phases
 from ecommerce import resolver
 from tests.fixtures.grpc_server import monolith_grpc  # noqa: F401
 from tests.fixtures.services import ServiceProcess, free_port
+from tests.fixtures.tls import grpc_tls  # noqa: F401
 
 
 @pytest.fixture

@@ -120,10 +120,49 @@ def test_a_missing_required_setting_is_refused_in_one_line_naming_it(tmp_path, e
     assert named in line
 
 
-def test_production_with_every_setting_passes_the_check(tmp_path):
-    checked = _run(
-        _minimal(tmp_path, ECOMMERCE_MODE="production", **PRODUCTION), "-m", "ecommerce.launch"
-    )
+TLS = {
+    "GRPC_TLS_CA": "/tls/ca.crt",
+    "GRPC_TLS_CERT": "/tls/tls.crt",
+    "GRPC_TLS_KEY": "/tls/tls.key",
+}
+
+
+@pytest.mark.parametrize(
+    ("extra", "missing"),
+    [
+        # Half of mutual TLS, in any mode: which half is missing is named.
+        ({k: v for k, v in TLS.items() if k != "GRPC_TLS_KEY"}, "GRPC_TLS_KEY is not set"),
+        (
+            {"ECOMMERCE_MODE": "embedded", "GRPC_TLS_KEY": "/tls/tls.key"},
+            "GRPC_TLS_CA and GRPC_TLS_CERT are not set",
+        ),
+        # Production from phase 1 on: services are called over mutual TLS only.
+        ({"ECOMMERCE_MODE": "production", "PHASE": "1"} | PRODUCTION, "GRPC_TLS_CA is not set"),
+        (
+            {"ECOMMERCE_MODE": "production", "PHASE": "3"}
+            | PRODUCTION
+            | {k: v for k, v in TLS.items() if k != "GRPC_TLS_CERT"},
+            "GRPC_TLS_CERT is not set",
+        ),
+    ],
+)
+def test_grpc_tls_settings_missing_are_refused_in_one_line_naming_them(tmp_path, extra, missing):
+    # when
+    checked = _run(_minimal(tmp_path, **extra), "-m", "ecommerce.launch", extra.get("PHASE", "0"))
+    # then
+    assert checked.returncode == 2
+    [line] = checked.stderr.splitlines()
+    assert line.startswith("make run: refused: ")
+    assert missing in line
+
+
+@pytest.mark.parametrize(("phase", "extra"), [("0", {}), ("1", TLS), ("3", TLS)])
+def test_production_with_every_setting_passes_the_check(tmp_path, phase, extra):
+    # given: production in phase 0 needs no certificate (no gRPC); from phase 1 on, it does
+    env = _minimal(tmp_path, ECOMMERCE_MODE="production", PHASE=phase, **PRODUCTION, **extra)
+    # when
+    checked = _run(env, "-m", "ecommerce.launch", phase)
+    # then
     assert (checked.returncode, checked.stderr) == (0, "")
 
 

@@ -86,3 +86,29 @@ def test_production_refuses_to_start_without_a_secret(tmp_path, missing):
     assert started.returncode != 0
     assert "ImproperlyConfigured" in started.stderr
     assert missing in started.stderr
+
+
+TLS = {
+    name: f"/etc/ecommerce/grpc-tls/{name.lower()}"
+    for name in ("GRPC_TLS_CA", "GRPC_TLS_CERT", "GRPC_TLS_KEY")
+}
+
+
+@pytest.mark.parametrize("phase", ["1", "3"])
+@pytest.mark.parametrize("missing", sorted(TLS))
+def test_production_from_phase_1_refuses_to_start_without_its_grpc_certificate(
+    tmp_path, phase, missing
+):
+    # given: every secret, the phase's services, and two of the three TLS settings
+    env = SECRETS | {"PHASE": phase} | {k: v for k, v in TLS.items() if k != missing}
+    # when
+    started = _start(env, tmp_path)
+    # then
+    assert started.returncode != 0
+    assert "ImproperlyConfigured" in started.stderr
+    assert f"{missing} is not set" in started.stderr or f"Set the {missing}" in started.stderr
+
+
+def test_production_from_phase_1_starts_with_its_grpc_certificate(tmp_path):
+    started = _start(SECRETS | {"PHASE": "2"} | TLS, tmp_path)
+    assert started.returncode == 0, started.stderr
