@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from ecommerce import shadow
 from phases import Phase
 from phases.services import REGISTRY
 
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
 
 ADAPTERS = {name: (s.local_adapter, s.grpc_adapter) for name, s in REGISTRY.items()}
 
-_lock = threading.Lock()
-_instances: dict[tuple[str, bool], Any] = {}
+_lock = threading.RLock()
+_instances: dict[tuple[str, str], Any] = {}
 
 
 def current_phase() -> Phase:
@@ -42,26 +43,54 @@ def _load(path: str) -> type:
     return getattr(import_module(module), name)
 
 
-def port(app: str, *, remote: bool | None = None) -> Any:
-    """The adapter for `app`; `remote` forces one side (the contract tests use both)."""
-    if remote is None:
-        served = serving_locally()
-        # A service process owns only what it serves: every other app is across the wire,
-        # the monolith's included, since it holds no connection to their databases.
-        remote = app not in served if served else current_phase().is_remote(app)
-    key = (app, remote)
+def _build(app: str, remote: bool) -> Any:
+    return _load(ADAPTERS[app][1 if remote else 0])()
+
+
+def _adapter(key: tuple[str, str], make: Any) -> Any:
     adapter = _instances.get(key)
     if adapter is None:
         with _lock:
             adapter = _instances.get(key)
             if adapter is None:
-                adapter = _load(ADAPTERS[app][1 if remote else 0])()
+                adapter = make()
                 _instances[key] = adapter
     return adapter
 
 
+def port(app: str, *, remote: bool | None = None) -> Any:
+    """The adapter for `app`; `remote` forces one side (the contract tests use both).
+
+    In the monolith (a process that serves nothing itself), an app the phase keeps in-process
+    may be shadowed (`SHADOW`: its reads compared with its gRPC service, ecommerce/shadow.py).
+    """
+    if remote is not None:
+        return _adapter((app, "remote" if remote else "local"), lambda: _build(app, remote))
+    served = serving_locally()
+    if served:
+        # A service process owns only what it serves: every other app is across the wire,
+        # the monolith's included, since it holds no connection to their databases.
+        return port(app, remote=app not in served)
+    if current_phase().is_remote(app):
+        return port(app, remote=True)
+    return _in_process(app)
+
+
+def _in_process(app: str) -> Any:
+    """The in-process side of an app the phase keeps: shadowed when `SHADOW` names it."""
+    if shadow.shadowed(app):
+        return _adapter(
+            (app, "shadow"),
+            lambda: shadow.ShadowAdapter(
+                app, port(app, remote=False), lambda: port(app, remote=True)
+            ),
+        )
+    return port(app, remote=False)
+
+
 def reset() -> None:
     """Forget built adapters (after the phase setting changes, in tests)."""
+    shadow.reset()
     with _lock:
         for adapter in _instances.values():
             close = getattr(adapter, "close", None)

@@ -27,6 +27,15 @@ ECOMMERCE_SERVES: tuple[str, ...] = tuple(env.list("ECOMMERCE_SERVES", default=[
 
 SERVICE_ALIASES = _services.DATABASE_ALIASES
 
+# The parallel run and the gradual cut-over of a service still in the monolith (ecommerce/shadow.py,
+# ecommerce/cutover.py). SHADOW names the services whose reads are also made, and compared, on
+# their gRPC service, off the caller's path, on SHADOW_WORKERS threads with SHADOW_QUEUE places
+# (a full queue drops the comparison); the first SHADOW_LOG_MISMATCHES mismatches are logged.
+SHADOW: tuple[str, ...] = tuple(env.list("SHADOW", default=[]))
+SHADOW_WORKERS = env.int("SHADOW_WORKERS", default=2)
+SHADOW_QUEUE = env.int("SHADOW_QUEUE", default=100)
+SHADOW_LOG_MISMATCHES = env.int("SHADOW_LOG_MISMATCHES", default=10)
+
 # Where the journey console links a checkout's trace (the Jaeger UI); empty: no link.
 JAEGER_UI_URL = env.str("JAEGER_UI_URL", default="")
 
