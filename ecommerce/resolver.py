@@ -6,13 +6,14 @@ Adapters are named by dotted path so that no app imports another, not even indir
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from functools import cache
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from ecommerce import shadow
+from ecommerce import cutover, shadow
 from phases import Phase
 from phases.services import REGISTRY
 
@@ -62,7 +63,9 @@ def port(app: str, *, remote: bool | None = None) -> Any:
     """The adapter for `app`; `remote` forces one side (the contract tests use both).
 
     In the monolith (a process that serves nothing itself), an app the phase keeps in-process
-    may be shadowed (`SHADOW`: its reads compared with its gRPC service, ecommerce/shadow.py).
+    may be shadowed (`SHADOW`: its reads compared with its gRPC service, ecommerce/shadow.py)
+    and under cut-over (`CUTOVER`: a share of its calls sent to that service, per user,
+    ecommerce/cutover.py).
     """
     if remote is not None:
         return _adapter((app, "remote" if remote else "local"), lambda: _build(app, remote))
@@ -73,6 +76,11 @@ def port(app: str, *, remote: bool | None = None) -> Any:
         return port(app, remote=app not in served)
     if current_phase().is_remote(app):
         return port(app, remote=True)
+    if cutover.under_cutover(app):
+        return _adapter(
+            (app, "cutover"),
+            lambda: cutover.CutoverRouter(app, _in_process(app), lambda: port(app, remote=True)),
+        )
     return _in_process(app)
 
 
@@ -91,12 +99,18 @@ def _in_process(app: str) -> Any:
 def reset() -> None:
     """Forget built adapters (after the phase setting changes, in tests)."""
     shadow.reset()
+    cutover.shares.forget()
     with _lock:
         for adapter in _instances.values():
             close = getattr(adapter, "close", None)
             if close:
                 close()
         _instances.clear()
+
+
+def routed_as(*, user_id: int) -> AbstractContextManager[None]:
+    """The port calls made inside are routed as this user's (cut-over sticks to the user)."""
+    return cutover.sticky(cutover.user_key(user_id))
 
 
 def product() -> ProductPort:

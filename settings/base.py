@@ -36,6 +36,15 @@ SHADOW_WORKERS = env.int("SHADOW_WORKERS", default=2)
 SHADOW_QUEUE = env.int("SHADOW_QUEUE", default=100)
 SHADOW_LOG_MISMATCHES = env.int("SHADOW_LOG_MISMATCHES", default=10)
 
+# CUTOVER=product:25,cart:0 names the services whose calls may go to their gRPC service while
+# the phase keeps them in-process, with each one's default share in percent; the admin's
+# CutoverShare rows override it live, read again every CUTOVER_REFRESH_SECONDS.
+CUTOVER: dict[str, int] = {
+    name.strip(): int(percent or 0)
+    for name, _, percent in (part.partition(":") for part in env.list("CUTOVER", default=[]))
+}
+CUTOVER_REFRESH_SECONDS = env.float("CUTOVER_REFRESH_SECONDS", default=5.0)
+
 # Where the journey console links a checkout's trace (the Jaeger UI); empty: no link.
 JAEGER_UI_URL = env.str("JAEGER_UI_URL", default="")
 
