@@ -49,6 +49,10 @@ READS: dict[str, frozenset[str]] = {
     "payment": frozenset({"get"}),
 }
 
+# A logged mismatch names this many differing fields, and each answer up to this many characters.
+LOGGED_DIFFERENCES = 8
+LOGGED_ANSWER_CHARS = 4000
+
 LABELS = ("service", "operation")
 CALLS = Counter("shadow_calls", "Reads compared with the remote service.", LABELS)
 MISMATCHES = Counter("shadow_mismatches", "Reads whose remote answer differed.", LABELS)
@@ -201,16 +205,23 @@ def _log_mismatch(
         if _logged >= settings.SHADOW_LOG_MISMATCHES:
             return
         _logged += 1
+    listed = found[:LOGGED_DIFFERENCES]
+    if len(found) > len(listed):
+        listed.append(f"and {len(found) - len(listed)} more")
     logger.warning(
         "shadow mismatch %s.%s%s: %s; in-process %s; remote %s",
         service,
         operation,
         call,
-        "; ".join(found),
-        local.shown(),
-        remote.shown(),
+        "; ".join(listed),
+        _clipped(local.shown()),
+        _clipped(remote.shown()),
         extra={"shadow_service": service, "shadow_operation": operation},
     )
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= LOGGED_ANSWER_CHARS else f"{text[:LOGGED_ANSWER_CHARS]}..."
 
 
 def _call_text(args: tuple, kwargs: dict) -> str:
