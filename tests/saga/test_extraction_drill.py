@@ -220,6 +220,7 @@ def test_the_catalogue_is_extracted_shadowed_cut_over_and_rolled_back_under_load
         0.2,
     )
     resolver.reset()
+    mismatches_at_start = _mismatches()
     load = Checkouts(ids)
     load.start()
 
@@ -284,5 +285,8 @@ def test_the_catalogue_is_extracted_shadowed_cut_over_and_rolled_back_under_load
     check_invariants("the end", order_ids, ids, local_stripe, charged_before)
     assert len(order_ids) >= 24
     assert Order.objects.count() == len(order_ids)  # none lost, none made twice
-    print(f"drill: {len(order_ids)} checkouts, {load.retried} answers of 503 tried again")
+    print(
+        f"drill: {len(order_ids)} checkouts, {load.retried} answers of 503 tried again, "
+        f"{_mismatches() - mismatches_at_start:.0f} shadow mismatches under load"
+    )
     assert worker.log() is not None
