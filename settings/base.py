@@ -6,6 +6,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from phases import parse as parse_phase
 from phases import services as _services
@@ -39,11 +40,21 @@ SHADOW_LOG_MISMATCHES = env.int("SHADOW_LOG_MISMATCHES", default=10)
 # CUTOVER=product:25,cart:0 names the services whose calls may go to their gRPC service while
 # the phase keeps them in-process, with each one's default share in percent; the admin's
 # CutoverShare rows override it live, read again every CUTOVER_REFRESH_SECONDS.
-CUTOVER: dict[str, int] = {
-    name.strip(): int(percent or 0)
-    for name, _, percent in (part.partition(":") for part in env.list("CUTOVER", default=[]))
-}
+def _cutover(parts: list[str]) -> dict[str, int]:
+    shares = {}
+    for part in parts:
+        name, _, percent = part.partition(":")
+        if not percent.strip().isdigit() or int(percent) > 100:
+            raise ImproperlyConfigured(f"CUTOVER: {part!r} is not service:percent (0-100)")
+        shares[name.strip()] = int(percent)
+    return shares
+
+
+CUTOVER: dict[str, int] = _cutover(env.list("CUTOVER", default=[]))
 CUTOVER_REFRESH_SECONDS = env.float("CUTOVER_REFRESH_SECONDS", default=5.0)
+for _name, _named in (("SHADOW", set(SHADOW)), ("CUTOVER", set(CUTOVER))):
+    if _unknown := _named - set(_services.SERVICES):
+        raise ImproperlyConfigured(f"{_name} names no service: {', '.join(sorted(_unknown))}")
 
 # Where the journey console links a checkout's trace (the Jaeger UI); empty: no link.
 JAEGER_UI_URL = env.str("JAEGER_UI_URL", default="")
