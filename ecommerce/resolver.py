@@ -11,6 +11,7 @@ its service is extracted.
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from functools import cache, wraps
 from importlib import import_module
 from time import perf_counter
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from prometheus_client import Histogram
 
+from ecommerce import cutover, shadow
 from ecommerce.grpc.contracts import CONTRACTS
 from phases import Phase
 from phases.services import REGISTRY
@@ -30,8 +32,8 @@ if TYPE_CHECKING:
     from ecommerce.contracts.product.port import ProductPort
 
 
-_lock = threading.Lock()
-_instances: dict[tuple[str, bool], Any] = {}
+_lock = threading.RLock()
+_instances: dict[tuple[str, str], Any] = {}
 
 IN_PROCESS = "inprocess"
 GRPC = "grpc"
@@ -91,32 +93,73 @@ def timed_adapter(app: str, remote: bool) -> type:
     return type(adapter.__name__, (adapter,), namespace)
 
 
-def port(app: str, *, remote: bool | None = None) -> Any:
-    """The adapter for `app`; `remote` forces one side (the contract tests use both)."""
-    if remote is None:
-        served = serving_locally()
-        # A service process owns only what it serves: every other app is across the wire,
-        # the monolith's included, since it holds no connection to their databases.
-        remote = app not in served if served else current_phase().is_remote(app)
-    key = (app, remote)
+def _build(app: str, remote: bool) -> Any:
+    return timed_adapter(app, remote)()
+
+
+def _adapter(key: tuple[str, str], make: Any) -> Any:
     adapter = _instances.get(key)
     if adapter is None:
         with _lock:
             adapter = _instances.get(key)
             if adapter is None:
-                adapter = timed_adapter(app, remote)()
+                adapter = make()
                 _instances[key] = adapter
     return adapter
 
 
+def port(app: str, *, remote: bool | None = None) -> Any:
+    """The adapter for `app`; `remote` forces one side (the contract tests use both).
+
+    In the monolith (a process that serves nothing itself), an app the phase keeps in-process
+    may be shadowed (`SHADOW`: its reads compared with its gRPC service, ecommerce/shadow.py)
+    and under cut-over (`CUTOVER`: a share of its calls sent to that service, per user,
+    ecommerce/cutover.py).
+    """
+    if remote is not None:
+        return _adapter((app, "remote" if remote else "local"), lambda: _build(app, remote))
+    served = serving_locally()
+    if served:
+        # A service process owns only what it serves: every other app is across the wire,
+        # the monolith's included, since it holds no connection to their databases.
+        return port(app, remote=app not in served)
+    if current_phase().is_remote(app):
+        return port(app, remote=True)
+    if cutover.under_cutover(app):
+        return _adapter(
+            (app, "cutover"),
+            lambda: cutover.CutoverRouter(app, _in_process(app), lambda: port(app, remote=True)),
+        )
+    return _in_process(app)
+
+
+def _in_process(app: str) -> Any:
+    """The in-process side of an app the phase keeps: shadowed when `SHADOW` names it."""
+    if shadow.shadowed(app):
+        return _adapter(
+            (app, "shadow"),
+            lambda: shadow.ShadowAdapter(
+                app, port(app, remote=False), lambda: port(app, remote=True)
+            ),
+        )
+    return port(app, remote=False)
+
+
 def reset() -> None:
     """Forget built adapters (after the phase setting changes, in tests)."""
+    shadow.reset()
+    cutover.shares.forget()
     with _lock:
         for adapter in _instances.values():
             close = getattr(adapter, "close", None)
             if close:
                 close()
         _instances.clear()
+
+
+def routed_as(*, user_id: int) -> AbstractContextManager[None]:
+    """The port calls made inside are routed as this user's (cut-over sticks to the user)."""
+    return cutover.sticky(cutover.user_key(user_id))
 
 
 def product() -> ProductPort:

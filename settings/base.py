@@ -28,6 +28,34 @@ ECOMMERCE_SERVES: tuple[str, ...] = tuple(env.list("ECOMMERCE_SERVES", default=[
 
 SERVICE_ALIASES = _services.DATABASE_ALIASES
 
+# The parallel run and the gradual cut-over of a service still in the monolith (ecommerce/shadow.py,
+# ecommerce/cutover.py). SHADOW names the services whose reads are also made, and compared, on
+# their gRPC service, off the caller's path, on SHADOW_WORKERS threads with SHADOW_QUEUE places
+# (a full queue drops the comparison); the first SHADOW_LOG_MISMATCHES mismatches are logged.
+SHADOW: tuple[str, ...] = tuple(env.list("SHADOW", default=[]))
+SHADOW_WORKERS = env.int("SHADOW_WORKERS", default=2)
+SHADOW_QUEUE = env.int("SHADOW_QUEUE", default=100)
+SHADOW_LOG_MISMATCHES = env.int("SHADOW_LOG_MISMATCHES", default=10)
+
+# CUTOVER=product:25,cart:0 names the services whose calls may go to their gRPC service while
+# the phase keeps them in-process, with each one's default share in percent; the admin's
+# CutoverShare rows override it live, read again every CUTOVER_REFRESH_SECONDS.
+def _cutover(parts: list[str]) -> dict[str, int]:
+    shares = {}
+    for part in parts:
+        name, _, percent = part.partition(":")
+        if not percent.strip().isdigit() or int(percent) > 100:
+            raise ImproperlyConfigured(f"CUTOVER: {part!r} is not service:percent (0-100)")
+        shares[name.strip()] = int(percent)
+    return shares
+
+
+CUTOVER: dict[str, int] = _cutover(env.list("CUTOVER", default=[]))
+CUTOVER_REFRESH_SECONDS = env.float("CUTOVER_REFRESH_SECONDS", default=5.0)
+for _name, _named in (("SHADOW", set(SHADOW)), ("CUTOVER", set(CUTOVER))):
+    if _unknown := _named - set(_services.SERVICES):
+        raise ImproperlyConfigured(f"{_name} names no service: {', '.join(sorted(_unknown))}")
+
 # Where the journey console links a checkout's trace (the Jaeger UI); empty: no link.
 JAEGER_UI_URL = env.str("JAEGER_UI_URL", default="")
 

@@ -514,7 +514,16 @@ def _step_span(saga: CheckoutSaga, name: str, *, reply: bool = False):
 
 
 def _run(saga: CheckoutSaga | None) -> Wait | None:
-    """Drive a saga loaded under its lock; each step's outcome updates it in memory."""
+    """Drive a saga loaded under its lock, its port calls routed as its user's (a service
+    under cut-over answers one saga from one side)."""
+    if saga is None:
+        return None
+    with resolver.routed_as(user_id=saga.order.user_id):
+        return _drive(saga)
+
+
+def _drive(saga: CheckoutSaga | None) -> Wait | None:
+    """Run a saga's steps; each step's outcome updates it in memory."""
     for _ in range(len(STEPS) + 2):
         if saga is None or saga.state in CheckoutSaga.TERMINAL:
             return None

@@ -22,14 +22,15 @@ FORWARD_STEPS = ("reserve_cart", "hold_stock", "charge_payment", "commit")
 COMPENSATIONS = ("refund_payment", "release_stock", "release_cart")
 
 
-# The pages of the journey the console renders: docs/journey.md, the pages it links to and each
-# phase's page.
+# The pages of the journey the console renders: docs/journey.md, the pages it links to, each
+# phase's page, and how one service is extracted safely (docs/parallel-run.md).
 DOCS = {
     **{
         name: settings.BASE_DIR / "docs" / f"{name}.md"
         for name in ("journey", "architecture", "database", "performance")
     },
     **{f"phase{n}": settings.BASE_DIR / "phases" / f"phase{n}.md" for n in range(4)},
+    "parallel-run": settings.BASE_DIR / "docs" / "parallel-run.md",
 }
 _HREF = re.compile(r'href="([^"#:]+\.md)(#[^"]*)?"')
 

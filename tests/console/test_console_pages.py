@@ -107,7 +107,9 @@ def test_a_process_whose_metrics_do_not_answer_is_reported_down(client, settings
     assert "http_requests" in figures["monolith"]
 
 
-@pytest.mark.parametrize("name", ["journey", "phase0", "phase1", "phase2", "phase3"])
+@pytest.mark.parametrize(
+    "name", ["journey", "phase0", "phase1", "phase2", "phase3", "parallel-run"]
+)
 def test_the_journey_and_phase_pages_are_rendered(client, name):
     response = client.get(f"/console/docs/{name}/")
     assert response.status_code == 200

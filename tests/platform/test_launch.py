@@ -101,6 +101,10 @@ PRODUCTION = {
             "STRIPE_WEBHOOK_SECRET",
         ),
         ({"ECOMMERCE_MODE": "production"}, "DJANGO_SECRET_KEY"),
+        ({"SHADOW": "product,catalog"}, "SHADOW names no service: catalog"),
+        ({"CUTOVER": "product:150"}, "CUTOVER: 'product:150'"),
+        ({"CUTOVER": "product:half"}, "CUTOVER: 'product:half'"),
+        ({"CUTOVER": "orders:10"}, "CUTOVER names no service: orders"),
         (
             # Production names its Kafka itself: never the local Tansu by default.
             {"ECOMMERCE_MODE": "production"}
