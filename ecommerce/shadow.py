@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 READS: dict[str, frozenset[str]] = {
     "product": frozenset({"get", "get_many", "list", "categories"}),
     "cart": frozenset({"get"}),
-    "order": frozenset({"get", "list"}),
+    "order": frozenset({"get", "list", "sagas"}),
     "payment": frozenset({"get"}),
 }
 
