@@ -101,4 +101,3 @@ class LocalOrderAdapter:
             count=count,
             sagas=tuple(saga_summary(saga, stuck_before=stuck_before) for saga in sagas),
         )
-

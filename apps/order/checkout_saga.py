@@ -3,6 +3,9 @@
 Forward:      reserve_cart -> hold_stock -> charge_payment -> commit
 Compensation: refund_payment -> release_stock -> release_cart -> (order FAILED)
 
+The table `SAGA` (below the steps) says it: each step, the function that runs it, the step
+that undoes it and whether it waits for another service's reply.
+
 Every step's row is written, and committed, before its command leaves; its outcome is written
 before the next step starts. Every command carries an idempotency key derived from the order,
 so re-running a step after a crash or a redelivery never reserves, holds or charges twice.
@@ -11,8 +14,10 @@ so re-running a step after a crash or a redelivery never reserves, holds or char
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -41,9 +46,35 @@ from ecommerce.messaging import send
 logger = logging.getLogger(__name__)
 
 DB = "order"
-FORWARD = ("reserve_cart", "hold_stock", "charge_payment", "commit")
-COMPENSATION = ("refund_payment", "release_stock", "release_cart")
-ASYNC_STEPS = ("reserve_cart", "release_cart")  # answered by the cart service's reply
+
+
+class Step(StrEnum):
+    RESERVE_CART = "reserve_cart"
+    HOLD_STOCK = "hold_stock"
+    CHARGE_PAYMENT = "charge_payment"
+    COMMIT = "commit"
+    REFUND_PAYMENT = "refund_payment"
+    RELEASE_STOCK = "release_stock"
+    RELEASE_CART = "release_cart"
+
+
+class FailureReason(StrEnum):
+    """Why a saga turned to compensation (`CheckoutSaga.failure_reason`). A cart that refuses a
+    reservation answers with its domain error's code instead (`cart_empty`, `cart_locked`)."""
+
+    OUT_OF_STOCK = "out_of_stock"
+    PRODUCT_UNAVAILABLE = "product_unavailable"
+    PRODUCT_SERVICE_UNAVAILABLE = "product_service_unavailable"
+    INVALID_ORDER = "invalid_order"
+    PAYMENT_DECLINED = "payment_declined"
+    PAYMENT_UNAVAILABLE = "payment_unavailable"
+    PAYMENT_ERROR = "payment_error"
+    CART_UNAVAILABLE = "cart_unavailable"
+    CART_ERROR = "cart_error"
+    COMMIT_FAILED = "commit_failed"
+    CANCELLED = "cancelled"
+    CANCELLED_BY_OPERATOR = "cancelled_by_operator"
+    TIMEOUT = "timeout"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +102,9 @@ def _save(saga: CheckoutSaga, **fields) -> None:
     CheckoutSaga.objects.filter(pk=saga.pk).update(**fields)
 
 
-# One statement records an attempt: the first inserts the step, a retry counts one more.
+# One statement records an attempt: the first inserts the step, a retry counts one more. It
+# saves the ORM's get_or_create and update (two to four statements, a savepoint among them) on
+# every step of every checkout.
 _STEP_ATTEMPT = f"""
     INSERT INTO {SagaStep._meta.db_table}
         (saga_id, name, status, attempts, started_at, error, result)
@@ -90,7 +123,9 @@ def step_start(saga: CheckoutSaga, name: str) -> SagaStep:
     if row is None:  # already ended: a late duplicate; nothing to count
         step = SagaStep.objects.get(saga=saga, name=name)
     else:
-        step = SagaStep(pk=row[0], saga=saga, name=name, attempts=row[1], status="STARTED")
+        step = SagaStep(
+            pk=row[0], saga=saga, name=name, attempts=row[1], status=SagaStep.Status.STARTED
+        )
         if step.attempts > 1:
             # A saga that is being retried is not stuck: the sweep leaves it alone.
             CheckoutSaga.objects.filter(pk=saga.pk).update(updated_at=timezone.now())
@@ -100,7 +135,10 @@ def step_start(saga: CheckoutSaga, name: str) -> SagaStep:
 
 
 def _record(saga: CheckoutSaga, name: str, status: str, *, error: str = "", result=None) -> bool:
-    """Write a step's outcome once; False if it was already recorded (a duplicate reply)."""
+    """Write a step's outcome once; False if it was already recorded (a duplicate reply).
+
+    One conditional UPDATE ... RETURNING: the row's status guards against a second outcome, so no
+    SELECT ... FOR UPDATE and save (three statements) is needed under the saga's lock."""
     connection = connections[DB]
     result_value = SagaStep._meta.get_field("result").get_db_prep_save(result or {}, connection)
     with connection.cursor() as cursor:
@@ -124,7 +162,7 @@ def _record(saga: CheckoutSaga, name: str, status: str, *, error: str = "", resu
         row = cursor.fetchone()
     if row is None:
         return False
-    metrics.step_ended(name, status, _as_datetime(row[0]))
+    metrics.step_ended(name, status, _as_datetime(row[0]), compensation=name in COMPENSATION)
     return True
 
 
@@ -139,7 +177,8 @@ def _as_datetime(value) -> datetime | None:
 
 def _record_and_move(saga: CheckoutSaga, name: str, *, result, **fields) -> bool:
     """A step's success and the saga's new fields in one statement (PostgreSQL), so the pair
-    commits together without a transaction around it. False if it was already recorded."""
+    commits together without a transaction around it: it saves the BEGIN, the second UPDATE
+    and the COMMIT of the common case. False if it was already recorded."""
     connection = connections[DB]
     now = timezone.now()
     fields["updated_at"] = now
@@ -178,7 +217,8 @@ def _record_and_move(saga: CheckoutSaga, name: str, *, result, **fields) -> bool
         return False
     for field, value in fields.items():
         setattr(saga, field, value)
-    metrics.step_ended(name, SagaStep.Status.SUCCEEDED, _as_datetime(row[0]))
+    started = _as_datetime(row[0])
+    metrics.step_ended(name, SagaStep.Status.SUCCEEDED, started, compensation=name in COMPENSATION)
     return True
 
 
@@ -197,7 +237,12 @@ def step_succeeded(
     following = sequence[sequence.index(name) + 1 :]
     tracing.annotate({"saga.outcome": "succeeded"})
     rewrites = reservation is not None and _reservation_differs(saga.order, reservation)
-    if following and name != "commit" and not rewrites and connections[DB].vendor == "postgresql":
+    if (
+        following
+        and name != Step.COMMIT
+        and not rewrites
+        and connections[DB].vendor == "postgresql"
+    ):
         # The common case: nothing but the step's row and the saga's position change.
         if not _record_and_move(saga, name, result=result, step=following[0], **changes):
             return False
@@ -208,7 +253,7 @@ def step_succeeded(
             return False
         if rewrites:
             _take_reservation(saga.order, reservation)
-        if name == "commit":
+        if name == Step.COMMIT:
             _complete(saga)
         elif following:
             _save(saga, step=following[0], **changes)
@@ -325,9 +370,14 @@ def _lines(order: Order) -> list[StockLine]:
 
 
 def reserve_cart(saga: CheckoutSaga) -> Wait | None:
-    step = step_start(saga, "reserve_cart")
+    step = step_start(saga, Step.RESERVE_CART)
     if step.attempts > settings.SAGA_STEP_MAX_ATTEMPTS:
-        step_failed(saga, "reserve_cart", reason="cart_unavailable", error="no reply from the cart")
+        step_failed(
+            saga,
+            Step.RESERVE_CART,
+            reason=FailureReason.CART_UNAVAILABLE,
+            error="no reply from the cart",
+        )
         return CONTINUE
     send(
         ReserveItems(
@@ -340,27 +390,34 @@ def reserve_cart(saga: CheckoutSaga) -> Wait | None:
 
 
 def hold_stock(saga: CheckoutSaga) -> Wait | None:
-    step = step_start(saga, "hold_stock")
+    step = step_start(saga, Step.HOLD_STOCK)
     try:
         hold = resolver.product().stock_hold(hold_key=saga.hold_key, lines=_lines(saga.order))
     except OutOfStock as exc:
-        step_failed(saga, "hold_stock", reason="out_of_stock", error=exc.message)
+        step_failed(saga, Step.HOLD_STOCK, reason=FailureReason.OUT_OF_STOCK, error=exc.message)
     except (ProductUnavailable, ProductNotFound) as exc:
-        step_failed(saga, "hold_stock", reason="product_unavailable", error=exc.message)
+        step_failed(
+            saga, Step.HOLD_STOCK, reason=FailureReason.PRODUCT_UNAVAILABLE, error=exc.message
+        )
     except InvalidRequest as exc:
-        step_failed(saga, "hold_stock", reason="invalid_order", error=exc.message)
+        step_failed(saga, Step.HOLD_STOCK, reason=FailureReason.INVALID_ORDER, error=exc.message)
     except ServiceUnavailable as exc:
-        return _retry_or_fail(saga, step, "product_service_unavailable", exc.message)
+        return _retry_or_fail(saga, step, FailureReason.PRODUCT_SERVICE_UNAVAILABLE, exc.message)
     else:
         if hold.status != "HELD" and hold.status != "CONFIRMED":
-            step_failed(saga, "hold_stock", reason="cancelled", error=f"hold is {hold.status}")
+            step_failed(
+                saga,
+                Step.HOLD_STOCK,
+                reason=FailureReason.CANCELLED,
+                error=f"hold is {hold.status}",
+            )
         else:
-            step_succeeded(saga, "hold_stock", result={"hold_key": hold.hold_key})
+            step_succeeded(saga, Step.HOLD_STOCK, result={"hold_key": hold.hold_key})
     return CONTINUE
 
 
 def charge_payment(saga: CheckoutSaga) -> Wait | None:
-    step = step_start(saga, "charge_payment")
+    step = step_start(saga, Step.CHARGE_PAYMENT)
     order = saga.order
     try:
         payment = resolver.payment().charge(
@@ -371,20 +428,27 @@ def charge_payment(saga: CheckoutSaga) -> Wait | None:
             idempotency_key=saga.charge_key,
         )
     except PaymentDeclined as exc:
-        step_failed(saga, "charge_payment", reason="payment_declined", error=exc.message)
+        step_failed(
+            saga, Step.CHARGE_PAYMENT, reason=FailureReason.PAYMENT_DECLINED, error=exc.message
+        )
     except PaymentUnavailable as exc:
-        return _retry_or_fail(saga, step, "payment_unavailable", exc.message)
+        return _retry_or_fail(saga, step, FailureReason.PAYMENT_UNAVAILABLE, exc.message)
     except (IdempotencyConflict, PaymentError, InvalidRequest) as exc:
-        step_failed(saga, "charge_payment", reason="payment_error", error=exc.message)
+        step_failed(
+            saga, Step.CHARGE_PAYMENT, reason=FailureReason.PAYMENT_ERROR, error=exc.message
+        )
     else:
         if payment.status != "SUCCEEDED":
             step_failed(
-                saga, "charge_payment", reason="payment_error", error=f"payment is {payment.status}"
+                saga,
+                Step.CHARGE_PAYMENT,
+                reason=FailureReason.PAYMENT_ERROR,
+                error=f"payment is {payment.status}",
             )
         else:
             step_succeeded(
                 saga,
-                "charge_payment",
+                Step.CHARGE_PAYMENT,
                 result={"payment_id": payment.id, "provider_id": payment.provider_id},
                 payment_id=payment.id,
             )
@@ -392,18 +456,18 @@ def charge_payment(saga: CheckoutSaga) -> Wait | None:
 
 
 def commit(saga: CheckoutSaga) -> Wait | None:
-    step = step_start(saga, "commit")
+    step = step_start(saga, Step.COMMIT)
     try:
         failpoint("saga.commit")
         # Stock first: a confirmed hold cannot be given back, a committed cart cannot be undone.
         resolver.product().stock_confirm(hold_key=saga.hold_key)
         resolver.cart().commit(reservation_key=saga.reservation_key)
     except (Conflict, NotFound, InjectedFailure) as exc:
-        step_failed(saga, "commit", reason="commit_failed", error=str(exc))
+        step_failed(saga, Step.COMMIT, reason=FailureReason.COMMIT_FAILED, error=str(exc))
     except ServiceUnavailable as exc:
-        return _retry_or_fail(saga, step, "commit_failed", exc.message)
+        return _retry_or_fail(saga, step, FailureReason.COMMIT_FAILED, exc.message)
     else:
-        step_succeeded(saga, "commit")
+        step_succeeded(saga, Step.COMMIT)
     return CONTINUE
 
 
@@ -418,22 +482,24 @@ def refund_payment(saga: CheckoutSaga) -> Wait | None:
     arrived is found SUCCEEDED and refunded; one Stripe never confirmed took nothing. While
     Stripe cannot be asked, the step waits and tries again.
     """
-    step = step_start(saga, "refund_payment")
+    step = step_start(saga, Step.REFUND_PAYMENT)
     try:
         payment_id = saga.payment_id
         if (
             payment_id is None
-            and SagaStep.objects.filter(saga=saga, name="charge_payment").exists()
+            and SagaStep.objects.filter(saga=saga, name=Step.CHARGE_PAYMENT).exists()
         ):
             found = resolver.payment().find_by_idempotency_key(idempotency_key=saga.charge_key)
             payment_id = found.id if found is not None and found.status in REFUNDABLE else None
         if payment_id is None:
-            step_succeeded(saga, "refund_payment", result={"refund": None})
+            step_succeeded(saga, Step.REFUND_PAYMENT, result={"refund": None})
             return CONTINUE
         refund = resolver.payment().refund(payment_id=payment_id, idempotency_key=saga.refund_key)
     except ServiceUnavailable as exc:
         return _retry_compensation(saga, step, exc.message)
-    step_succeeded(saga, "refund_payment", result={"refund_id": refund.id, "amount": refund.amount})
+    step_succeeded(
+        saga, Step.REFUND_PAYMENT, result={"refund_id": refund.id, "amount": refund.amount}
+    )
     return CONTINUE
 
 
@@ -441,21 +507,21 @@ REFUNDABLE = ("SUCCEEDED", "PARTIALLY_REFUNDED")
 
 
 def release_stock(saga: CheckoutSaga) -> Wait | None:
-    step = step_start(saga, "release_stock")
+    step = step_start(saga, Step.RELEASE_STOCK)
     try:
         hold = resolver.product().stock_release(hold_key=saga.hold_key)
     except Conflict as exc:
         # Confirmed stock was sold; nothing to give back.
-        step_succeeded(saga, "release_stock", result={"note": exc.message})
+        step_succeeded(saga, Step.RELEASE_STOCK, result={"note": exc.message})
         return CONTINUE
     except ServiceUnavailable as exc:
         return _retry_compensation(saga, step, exc.message)
-    step_succeeded(saga, "release_stock", result={"status": hold.status})
+    step_succeeded(saga, Step.RELEASE_STOCK, result={"status": hold.status})
     return CONTINUE
 
 
 def release_cart(saga: CheckoutSaga) -> Wait | None:
-    step_start(saga, "release_cart")
+    step_start(saga, Step.RELEASE_CART)
     send(
         ReleaseItems(
             order_id=saga.order_id,
@@ -474,15 +540,37 @@ def _retry_compensation(saga: CheckoutSaga, step: SagaStep, error: str) -> Wait:
     return Wait(retry_in=_backoff(step))
 
 
-STEPS = {
-    "reserve_cart": reserve_cart,
-    "hold_stock": hold_stock,
-    "charge_payment": charge_payment,
-    "commit": commit,
-    "refund_payment": refund_payment,
-    "release_stock": release_stock,
-    "release_cart": release_cart,
-}
+# -- the saga, as a table ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    name: Step
+    # Runs one attempt; CONTINUE when its outcome is recorded, Wait when a reply or a retry is due.
+    action: Callable[[CheckoutSaga], Wait | None]
+    # The step that undoes this one once it has run (compensations run in reverse order).
+    compensated_by: Step | None = None
+    # Answered by another service's reply on the orchestrator's queue (saga_reply), not inline.
+    awaits_reply: bool = False
+
+
+SAGA = (
+    StepSpec(Step.RESERVE_CART, reserve_cart, Step.RELEASE_CART, awaits_reply=True),
+    StepSpec(Step.HOLD_STOCK, hold_stock, Step.RELEASE_STOCK),
+    StepSpec(Step.CHARGE_PAYMENT, charge_payment, Step.REFUND_PAYMENT),
+    StepSpec(Step.COMMIT, commit),
+)
+COMPENSATIONS = (
+    StepSpec(Step.REFUND_PAYMENT, refund_payment),
+    StepSpec(Step.RELEASE_STOCK, release_stock),
+    StepSpec(Step.RELEASE_CART, release_cart, awaits_reply=True),
+)
+
+FORWARD = tuple(s.name for s in SAGA)
+# Undo in reverse: the last forward step that can be undone is undone first.
+COMPENSATION = tuple(s.compensated_by for s in reversed(SAGA) if s.compensated_by)
+STEPS = {s.name: s.action for s in (*SAGA, *COMPENSATIONS)}
+ASYNC_STEPS = tuple(s.name for s in (*SAGA, *COMPENSATIONS) if s.awaits_reply)
 
 
 # -- driving ---------------------------------------------------------------------------------
@@ -530,7 +618,9 @@ def _drive(saga: CheckoutSaga | None) -> Wait | None:
         if saga.state == CheckoutSaga.State.RUNNING and _expired(saga):
             with _step_span(saga, saga.step):
                 step_start(saga, saga.step)
-                step_failed(saga, saga.step, reason="timeout", error="the saga ran out of time")
+                step_failed(
+                    saga, saga.step, reason=FailureReason.TIMEOUT, error="the saga ran out of time"
+                )
             continue
         before = (saga.state, saga.step)
         with _step_span(saga, saga.step):
@@ -565,12 +655,12 @@ def saga_reply(reply: SagaReply) -> Wait | Busy | None:
             raise InvalidRequest(f"No saga for order {order_id}.")
         with _step_span(saga, step, reply=True):
             if reply.ok:
-                reservation = reply.result if step == "reserve_cart" else None
+                reservation = reply.result if step == Step.RESERVE_CART else None
                 step_succeeded(
                     saga, step, result=reply.result.to_payload(), reservation=reservation
                 )
-            elif step == "reserve_cart":
-                step_failed(saga, step, reason=error or "cart_error", error=error)
+            elif step == Step.RESERVE_CART:
+                step_failed(saga, step, reason=error or FailureReason.CART_ERROR, error=error)
             else:
                 tracing.annotate({"saga.outcome": "retry", "saga.failure_reason": error or ""})
                 SagaStep.objects.filter(saga=saga, name=step).update(error=(error or "")[:500])
@@ -578,7 +668,7 @@ def saga_reply(reply: SagaReply) -> Wait | Busy | None:
         return _run(saga)
 
 
-def saga_force_compensation(*, order_id: int, reason: str = "cancelled") -> bool:
+def saga_force_compensation(*, order_id: int, reason: str = FailureReason.CANCELLED) -> bool:
     """Stop a running saga and undo what it did (an operator's decision)."""
     with saga_lock(order_id) as acquired:
         if not acquired:
@@ -587,9 +677,9 @@ def saga_force_compensation(*, order_id: int, reason: str = "cancelled") -> bool
         if saga is None or saga.state != CheckoutSaga.State.RUNNING:
             return False
         with transaction.atomic(using=DB):
-            SagaStep.objects.filter(saga=saga, name=saga.step, status="STARTED").update(
-                status=SagaStep.Status.FAILED, finished_at=timezone.now(), error=reason
-            )
+            SagaStep.objects.filter(
+                saga=saga, name=saga.step, status=SagaStep.Status.STARTED
+            ).update(status=SagaStep.Status.FAILED, finished_at=timezone.now(), error=reason)
             _save(
                 saga,
                 state=CheckoutSaga.State.COMPENSATING,

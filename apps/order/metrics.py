@@ -40,7 +40,6 @@ COMPENSATION_DURATION = Histogram(
     ["step", "outcome"],
     buckets=_DURATION_BUCKETS,
 )
-COMPENSATIONS = ("refund_payment", "release_stock", "release_cart")
 
 
 def _on_commit(record) -> None:
@@ -63,11 +62,11 @@ def saga_ended(*, completed: bool, reason: str = "", started_at: datetime | None
         _on_commit(lambda: SAGA_DURATION.labels(outcome).observe(seconds))
 
 
-def step_ended(name: str, outcome: str, started_at: datetime | None) -> None:
+def step_ended(name: str, outcome: str, started_at: datetime | None, *, compensation: bool) -> None:
     if started_at is None:
         return
     seconds = max((timezone.now() - started_at).total_seconds(), 0.0)
-    histogram = COMPENSATION_DURATION if name in COMPENSATIONS else STEP_DURATION
+    histogram = COMPENSATION_DURATION if compensation else STEP_DURATION
     _on_commit(lambda: histogram.labels(name, outcome.lower()).observe(seconds))
 
 
