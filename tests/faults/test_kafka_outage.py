@@ -30,7 +30,7 @@ from tests.fixtures.kafka import manage
 from tests.saga.conftest import wait_for_orders
 from tests.saga.flows import checkout, shopper
 
-pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]
 
 OUTBOXES = {
     "product": ProductOutbox,

@@ -19,7 +19,7 @@ from tests.fixtures.services import free_port
 from tests.fixtures.web import Gunicorn
 from tests.saga.conftest import wait_for_orders
 
-pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]
 
 
 class RedisServer:

@@ -13,7 +13,7 @@ from tests.faults.invariants import assert_consistent, wait_for
 from tests.saga.conftest import wait_for_orders
 from tests.saga.flows import checkout, shopper
 
-pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]
 
 SHOPPERS = 12
 # Short backoffs and room for retries: the outage lasts seconds, not the production minutes.
