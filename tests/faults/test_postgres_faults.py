@@ -5,11 +5,16 @@ run's test databases (and only those), several times, while a gunicorn takes che
 workers drive their sagas. The API answers no 500: a request whose connection was cut is
 answered 503 `service_unavailable` in the error shape, with `Retry-After`, and the client's
 retry with the same Idempotency-Key gets its order.
+
+Server restarted: the run's test databases are created and migrated on a private cluster
+(tests/fixtures/private_services.py), with the gunicorn, the workers and this process on it,
+and `pg_ctl restart -m fast` ends every connection while checkouts arrive and sagas run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import urllib.error
@@ -26,6 +31,7 @@ from apps.payment.models import Payment
 from apps.product.models import Product
 from ecommerce.celery import app
 from tests.factories import ProductFactory
+from tests.fixtures.private_services import PrivatePostgres, databases_on
 from tests.fixtures.remote_phase import remote_phase
 from tests.fixtures.web import Gunicorn
 from tests.saga.conftest import clean_broker, start_worker, wait_for_orders  # noqa: F401
@@ -41,6 +47,7 @@ pytestmark = [
 
 STOCK = 40
 SHOPPERS = 20
+POSTGRES_PORT = int(os.environ.get("FAULTS_POSTGRES_PORT", "25543"))
 
 
 def _server_dsn() -> str:
@@ -99,6 +106,31 @@ def _checkout_until_placed(url: str, token: str, key: str, answers: list, placed
         time.sleep(min(float(headers.get("Retry-After", "1")), 1.0))
 
 
+def _assert_answers(answers: list, log: str) -> None:
+    """No 500: a 503 only in the error shape, with Retry-After."""
+    refused = [answer[:2] for answer in answers if answer[0] != 201]
+    assert {status for status, _ in refused} <= {503}, (refused, log)
+    for status, body, headers in answers:
+        if status == 503:
+            assert body["error"]["code"] == "service_unavailable", body
+            assert int(headers["Retry-After"]) >= 1
+
+
+def _assert_sagas_consistent(order_ids, product, workers, local_stripe) -> None:
+    """Every saga ended and completed, each order charged once, stock and payments agree."""
+    orders = wait_for_orders(order_ids, timeout=90, workers=workers)
+    stats = local_stripe.stats()
+    completed = [o for o in orders if o.status == "COMPLETED"]
+    failed = [(o.pk, o.failure_reason) for o in orders if o.status == "FAILED"]
+    assert len(completed) == len(order_ids), failed
+    for order in orders:
+        assert stats["charges_by_order"].get(str(order.pk), 0) == 1, order.pk
+    assert Product.objects.get(pk=product.pk).stock == STOCK - len(completed)
+    succeeded = Payment.objects.filter(order_id__in=order_ids, status="SUCCEEDED")
+    assert succeeded.count() == len(completed)
+    assert Order.objects.filter(pk__in=order_ids).count() == len(order_ids)
+
+
 def test_sagas_survive_killed_connections(tmp_path, start_worker, local_stripe):  # noqa: F811
     # given: a gunicorn and two workers on the test databases; charges slowed a little so
     # sagas are mid-way during the kills
@@ -138,24 +170,68 @@ def test_sagas_survive_killed_connections(tmp_path, start_worker, local_stripe):
             thread.join(90)
     finally:
         web.stop()
-    log = web.log()
     # then: no 500; a 503 only in the error shape, with Retry-After; every checkout placed
     assert ended > 0
-    statuses = sorted({status for status, _, _ in answers})
-    assert set(statuses) <= {201, 503}, ([a[:2] for a in answers if a[0] != 201], log)
-    for status, body, headers in answers:
-        if status == 503:
-            assert body["error"]["code"] == "service_unavailable", body
-            assert int(headers["Retry-After"]) >= 1
+    _assert_answers(answers, web.log())
     assert len(order_ids) == SHOPPERS
-    orders = wait_for_orders(order_ids, timeout=90, workers=workers)
-    stats = local_stripe.stats()
-    completed = [o for o in orders if o.status == "COMPLETED"]
-    failed = [(o.pk, o.failure_reason) for o in orders if o.status == "FAILED"]
-    assert len(completed) == SHOPPERS, failed
-    for order in orders:
-        assert stats["charges_by_order"].get(str(order.pk), 0) == 1, order.pk
-    assert Product.objects.get(pk=product.pk).stock == STOCK - len(completed)
-    succeeded = Payment.objects.filter(order_id__in=order_ids, status="SUCCEEDED")
-    assert succeeded.count() == len(completed)
-    assert Order.objects.filter(pk__in=order_ids).count() == SHOPPERS
+    _assert_sagas_consistent(order_ids, product, workers, local_stripe)
+
+
+@pytest.fixture
+def private_postgres():
+    if not PrivatePostgres.available():
+        pytest.skip("PostgreSQL 15's initdb is not installed")
+    server = PrivatePostgres(port=POSTGRES_PORT)
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+def test_sagas_survive_a_server_restart(tmp_path, private_postgres, start_worker, local_stripe):  # noqa: F811
+    env = {"SAGA_SWEEP_SECONDS": "1", "SAGA_STUCK_SECONDS": "3", "SAGA_RETRY_BACKOFF_MAX": "2",
+           "COMMAND_RETRY_BACKOFF_MAX": "2"}  # fmt: skip
+    with databases_on(private_postgres, env):
+        # given: the test databases on a private cluster, a gunicorn and two workers on it
+        product = ProductFactory(stock=STOCK, price=900)
+        tokens = []
+        for _ in range(SHOPPERS):
+            user, _client = shopper((product.pk, 1))
+            tokens.append(Token.objects.get(user=user).key)
+        local_stripe.slow_next(0.2, count=SHOPPERS, match="payment_intents")
+        workers = [start_worker(env=env, beat=True), start_worker(env=env)]
+        web = Gunicorn(tmp_path, workers=2, env=env).wait_ready()
+        connections.close_all()
+        answers: list = []
+        order_ids: list[int] = []
+        try:
+            # when: the server restarts (fast: every connection ended) while checkouts arrive
+            placing = [
+                threading.Thread(
+                    target=_checkout_until_placed,
+                    args=(web.url, tokens[n], f"restart-{n}", answers, order_ids),
+                )
+                for n in range(SHOPPERS)
+            ]
+            for thread in placing[: SHOPPERS // 2]:
+                thread.start()
+            deadline = time.monotonic() + 30
+            while not order_ids:
+                assert time.monotonic() < deadline, "no checkout placed before the restart"
+                time.sleep(0.05)
+            in_flight = Order.objects.filter(pk__in=list(order_ids), status="PENDING").count()
+            connections.close_all()
+            assert private_postgres.restart() < 30
+            for thread in placing[SHOPPERS // 2 :]:
+                thread.start()
+            for thread in placing:
+                thread.join(90)
+        finally:
+            web.stop()
+        # then
+        _assert_answers(answers, web.log())
+        assert len(order_ids) == SHOPPERS
+        assert in_flight > 0, "every saga had ended before the restart: nothing was in flight"
+        _assert_sagas_consistent(order_ids, product, workers, local_stripe)
