@@ -38,6 +38,7 @@ from tests.saga.conftest import clean_broker, start_worker, wait_for_orders  # n
 from tests.saga.flows import shopper
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.django_db(databases="__all__", transaction=True),
     pytest.mark.skipif(
         not str(app.conf.broker_url).startswith(("amqp", "pyamqp")) or remote_phase() is not None,

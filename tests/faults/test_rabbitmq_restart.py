@@ -24,6 +24,7 @@ from tests.saga.conftest import clean_broker, start_worker, wait_for_orders  # n
 from tests.saga.flows import checkout, shopper
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.django_db(databases="__all__", transaction=True),
     pytest.mark.skipif(
         not PrivateRabbitMQ.available()
