@@ -3,6 +3,7 @@
 import logging
 
 import pytest
+from django.db import InterfaceError, OperationalError
 from rest_framework.test import APIClient
 
 from ecommerce import resolver
@@ -34,6 +35,22 @@ def test_an_unhandled_exception_is_a_json_500_and_is_logged(debug_api, monkeypat
     assert "secret" not in response.content.decode()
     [record] = [r for r in caplog.records if r.exc_info]
     assert record.exc_info[0] is RuntimeError
+
+
+@pytest.mark.parametrize("error", [OperationalError, InterfaceError])
+def test_a_database_that_cannot_answer_is_a_503_to_retry(debug_api, monkeypatch, error):
+    # given: the database cuts the request's connection (terminated, restarting, down)
+    def cut(self):
+        raise error("terminating connection due to administrator command")
+
+    monkeypatch.setattr(type(resolver.product()), "categories", cut)
+    # when
+    response = debug_api.get("/api/categories")
+    # then: the error shape, and when to try again
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert "administrator" not in response.content.decode()
+    assert response["Retry-After"] == "1"
 
 
 def test_an_unknown_api_url_is_a_json_404(debug_api):
