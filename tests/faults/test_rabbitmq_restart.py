@@ -62,6 +62,10 @@ def test_sagas_survive_a_broker_restart(rabbitmq, start_worker, local_stripe):  
         "SAGA_STUCK_SECONDS": "3",
         "SAGA_RETRY_BACKOFF_MAX": "2",
         "COMMAND_RETRY_BACKOFF_MAX": "2",
+        # The sweep runs every second here, not every 15 s: each re-drive of a saga waiting on
+        # the cart counts an attempt, so the default 8 would give up on the cart after ~25 s of
+        # the workers reconnecting, where production's cadence allows minutes.
+        "SAGA_STEP_MAX_ATTEMPTS": "40",
     }
     local_stripe.slow_next(0.3, count=SHOPPERS, match="payment_intents")
     with celery_broker(rabbitmq.url):
