@@ -26,7 +26,7 @@ from ecommerce.contracts.errors import ServiceUnavailable
 from ecommerce.models import CutoverShare
 from tests.factories import ProductFactory, UserFactory
 from tests.fixtures.metrics import scrape, value
-from tests.fixtures.services import database_url
+from tests.fixtures.services import database_url, empty_database
 from tests.phases.conftest import start_service  # noqa: F401  (a fixture)
 from tests.saga.conftest import wait_for_orders
 
@@ -182,14 +182,9 @@ def _set_share(percent: int) -> None:
 
 @pytest.fixture
 def service_database():
-    name = f"{connections['product'].settings_dict['NAME']}_drill"
-    server = database_url("product").rsplit("/", 1)[0]
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{server}/{name}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """An empty database for the product service, next to the test's, dropped afterwards."""
+    with empty_database("product", "drill") as url:
+        yield url
 
 
 def test_the_catalogue_is_extracted_shadowed_cut_over_and_rolled_back_under_load(

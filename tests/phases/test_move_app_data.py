@@ -5,13 +5,12 @@ from __future__ import annotations
 import psycopg
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connections
 
 from apps.product import services
 from apps.product.models import Product, StockHold
 from ecommerce.contracts.product.port import StockLine
 from tests.factories import ProductFactory
-from tests.fixtures.services import database_url
+from tests.fixtures.services import database_url, empty_database
 
 pytestmark = pytest.mark.django_db(databases=["default", "product"], transaction=True)
 
@@ -19,14 +18,8 @@ pytestmark = pytest.mark.django_db(databases=["default", "product"], transaction
 @pytest.fixture
 def service_database():
     """An empty database for the product service, next to the test's, dropped afterwards."""
-    name = f"{connections['product'].settings_dict['NAME']}_service"
-    server = database_url("product").rsplit("/", 1)[0]
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{server}/{name}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with empty_database("product", "service") as url:
+        yield url
 
 
 def _rows(url: str) -> list[tuple]:
