@@ -33,7 +33,9 @@ def rate_parse(rate: str | None) -> tuple[int | None, int | None]:
         return None, None
     match = _RATE.match(rate.strip())
     if match is None or int(match[1]) < 1:
-        raise ImproperlyConfigured(f"A throttle rate is 'N/period', e.g. '5/m' or '10/15m': {rate!r}")
+        raise ImproperlyConfigured(
+            f"A throttle rate is 'N/period', e.g. '5/m' or '10/15m': {rate!r}"
+        )
     return int(match[1]), int(match[2] or 1) * _SECONDS[match[3]]
 
 

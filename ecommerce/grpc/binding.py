@@ -68,7 +68,9 @@ class Binding:
     def response(self, result: Any) -> Message:
         if self.response_field is None:
             return fill(self.response_class(), result)
-        return fill_values(self.response_class(), self.response_plan, {self.response_field: result}.get)
+        return fill_values(
+            self.response_class(), self.response_plan, {self.response_field: result}.get
+        )
 
     def result(self, response: Message) -> Any:
         if self.response_field is None:

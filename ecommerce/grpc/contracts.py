@@ -1,5 +1,5 @@
-"""Each service's contract bound to gRPC: its Protocol, RPC table and generated messages, and
-from them the one generic client and servicer (ecommerce/grpc/binding.py).
+"""Each service's contract bound to gRPC: its Protocol (whose methods name their RPCs) and its
+generated messages, and from them the one generic client and servicer (ecommerce/grpc/binding.py).
 
 A caller that reaches a service remotely needs only this and the service's contract package;
 no app is imported, so a phase-3 edge holds none of the payment service's code to call it.
@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from types import ModuleType
 
-from ecommerce.contracts.cart.port import CART_RPCS, CartPort
-from ecommerce.contracts.order.port import ORDER_RPCS, OrderPort
-from ecommerce.contracts.payment.port import PAYMENT_RPCS, PaymentPort
-from ecommerce.contracts.product.port import PRODUCT_RPCS, ProductPort
-from ecommerce.contracts.remote import Rpc
+from ecommerce.contracts.cart.port import CartPort
+from ecommerce.contracts.order.port import OrderPort
+from ecommerce.contracts.payment.port import PaymentPort
+from ecommerce.contracts.product.port import ProductPort
+from ecommerce.contracts.remote import Rpc, rpcs
 from ecommerce.grpc.binding import GrpcClient, PortServicer, grpc_client
 from ecommerce.grpc.gen.cart.v1 import cart_pb2
 from ecommerce.grpc.gen.order.v1 import order_pb2
@@ -28,8 +28,12 @@ from ecommerce.grpc.gen.product.v1 import product_pb2
 class Contract:
     service: str
     protocol: type
-    rpcs: Mapping[str, Rpc]
     messages: ModuleType
+
+    @cached_property
+    def rpcs(self) -> Mapping[str, Rpc]:
+        """Each Protocol method's RPC, as its `@rpc` mark names it."""
+        return rpcs(self.protocol)
 
     @cached_property
     def client(self) -> type[GrpcClient]:
@@ -44,9 +48,9 @@ class Contract:
 CONTRACTS: dict[str, Contract] = {
     c.service: c
     for c in (
-        Contract("product", ProductPort, PRODUCT_RPCS, product_pb2),
-        Contract("cart", CartPort, CART_RPCS, cart_pb2),
-        Contract("order", OrderPort, ORDER_RPCS, order_pb2),
-        Contract("payment", PaymentPort, PAYMENT_RPCS, payment_pb2),
+        Contract("product", ProductPort, product_pb2),
+        Contract("cart", CartPort, cart_pb2),
+        Contract("order", OrderPort, order_pb2),
+        Contract("payment", PaymentPort, payment_pb2),
     )
 }

@@ -43,7 +43,9 @@ def generate(into: Path) -> None:
     )
     if code != 0:
         raise SystemExit(f"protoc failed ({code})")
-    (into / "__init__.py").write_text('"""Generated from ecommerce/contracts/*/v1/*.proto by ecommerce/grpc/generate.py; never edit."""\n')
+    (into / "__init__.py").write_text(
+        '"""Generated from ecommerce/contracts/*/v1/*.proto by ecommerce/grpc/generate.py; never edit."""\n'
+    )
     for directory in {p.parent for p in into.rglob("*.py")} | {
         d for d in into.rglob("*") if d.is_dir()
     }:

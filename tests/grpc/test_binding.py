@@ -9,10 +9,11 @@ from typing import Protocol
 
 import pytest
 
-from ecommerce.contracts.order.port import ORDER_RPCS, OrderData, OrderPort, SagaStepData
-from ecommerce.contracts.payment.port import PAYMENT_RPCS, PaymentData, PaymentPort
-from ecommerce.contracts.product.port import PRODUCT_RPCS, ProductPort, ProductQuery, StockLine
-from ecommerce.contracts.remote import Rpc
+from ecommerce.contracts.cart.port import CartPort
+from ecommerce.contracts.order.port import OrderData, OrderPort, SagaStepData
+from ecommerce.contracts.payment.port import PaymentData, PaymentPort, RefundData
+from ecommerce.contracts.product.port import ProductPort, ProductQuery, StockLine
+from ecommerce.contracts.remote import Rpc, rpc, rpcs
 from ecommerce.grpc.binding import BindingError, bind, port_methods
 from ecommerce.grpc.contracts import CONTRACTS
 from ecommerce.grpc.gen.order.v1 import order_pb2
@@ -25,7 +26,7 @@ def _contract(service: str):
     port = importlib.import_module(f"ecommerce.contracts.{service}.port")
     messages = importlib.import_module(f"ecommerce.grpc.gen.{service}.v1.{service}_pb2")
     protocol = getattr(port, f"{service.capitalize()}Port")
-    return protocol, getattr(port, f"{service.upper()}_RPCS"), messages
+    return protocol, rpcs(protocol), messages
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -53,15 +54,42 @@ def test_every_port_method_has_its_rpc_and_message_pair(service):
 
 
 def test_a_method_with_no_rpc_named_is_refused():
-    rpcs = {k: v for k, v in PAYMENT_RPCS.items() if k != "refund"}
+    table = {k: v for k, v in rpcs(PaymentPort).items() if k != "refund"}
     with pytest.raises(BindingError, match="no RPC named for refund"):
-        bind(PaymentPort, rpcs, payment_pb2)
+        bind(PaymentPort, table, payment_pb2)
+
+
+def test_each_method_marks_its_rpc_and_the_table_is_read_from_the_marks():
+    table = rpcs(PaymentPort)
+    assert table["charge"] == Rpc("Charge", idempotent=True, calls_provider=True)
+    assert table["get"] == Rpc("GetPayment")
+    assert rpcs(CartPort)["add_item"] == Rpc("AddItem", idempotent=False)
+
+
+def test_a_port_method_left_unmarked_is_refused():
+    class Unmarked(PaymentPort, Protocol):
+        def refund(
+            self, *, payment_id: int, idempotency_key: str, amount: int | None = None
+        ) -> RefundData: ...
+
+    with pytest.raises(BindingError, match="no RPC named for refund"):
+        bind(Unmarked, rpcs(Unmarked), payment_pb2)
+
+
+def test_a_marked_override_replaces_the_mark():
+    class Renamed(PaymentPort, Protocol):
+        @rpc("FetchPayment")
+        def get(self, *, payment_id: int) -> PaymentData: ...
+
+    assert rpcs(Renamed)["get"] == Rpc("FetchPayment")
+    with pytest.raises(BindingError, match="has no rpc FetchPayment"):
+        bind(Renamed, rpcs(Renamed), payment_pb2)
 
 
 def test_an_rpc_missing_from_the_proto_is_refused():
-    rpcs = {**PAYMENT_RPCS, "get": Rpc("FetchPayment")}
+    table = {**rpcs(PaymentPort), "get": Rpc("FetchPayment")}
     with pytest.raises(BindingError, match="has no rpc FetchPayment"):
-        bind(PaymentPort, rpcs, payment_pb2)
+        bind(PaymentPort, table, payment_pb2)
 
 
 def test_an_rpc_of_the_proto_with_no_port_method_is_refused():
@@ -69,7 +97,7 @@ def test_an_rpc_of_the_proto_with_no_port_method_is_refused():
         def get(self, *, payment_id: int) -> PaymentData: ...
 
     with pytest.raises(BindingError, match="no port method for .*Charge"):
-        bind(Smaller, {"get": PAYMENT_RPCS["get"]}, payment_pb2)
+        bind(Smaller, {"get": rpcs(PaymentPort)["get"]}, payment_pb2)
 
 
 def test_a_parameter_the_request_message_lacks_is_refused():
@@ -77,7 +105,7 @@ def test_a_parameter_the_request_message_lacks_is_refused():
         def get(self, *, payment_id: int, include_refunds: bool) -> PaymentData: ...
 
     with pytest.raises(BindingError, match="include_refunds"):
-        bind(Wider, PAYMENT_RPCS, payment_pb2)
+        bind(Wider, rpcs(PaymentPort), payment_pb2)
 
 
 def test_a_return_the_response_cannot_hold_is_refused():
@@ -85,12 +113,12 @@ def test_a_return_the_response_cannot_hold_is_refused():
         def webhook_apply(self, *, payload: bytes, signature: str) -> PaymentData: ...
 
     with pytest.raises(BindingError, match="webhook_apply"):
-        bind(Odd, PAYMENT_RPCS, payment_pb2)
+        bind(Odd, rpcs(PaymentPort), payment_pb2)
 
 
 def test_arguments_cross_by_name_with_an_unset_optional_as_none():
     # given
-    binding = bind(OrderPort, ORDER_RPCS, order_pb2)["get"]
+    binding = bind(OrderPort, rpcs(OrderPort), order_pb2)["get"]
     # when
     with_user = binding.arguments(binding.request({"order_id": 7, "user_id": 3}))
     without = binding.arguments(binding.request({"order_id": 7, "user_id": None}))
@@ -101,7 +129,7 @@ def test_arguments_cross_by_name_with_an_unset_optional_as_none():
 
 def test_nested_and_repeated_arguments_and_a_mirrored_or_listed_result_round_trip():
     # given
-    bindings = bind(ProductPort, PRODUCT_RPCS, product_pb2)
+    bindings = bind(ProductPort, rpcs(ProductPort), product_pb2)
     lines = (StockLine(product_id=1, quantity=2), StockLine(product_id=5, quantity=1))
     query = ProductQuery(search="mug", ordering="-price", offset=20, limit=10)
     # when
@@ -118,8 +146,8 @@ def test_nested_and_repeated_arguments_and_a_mirrored_or_listed_result_round_tri
 
 def test_an_optional_result_comes_back_as_none_and_a_list_as_a_list():
     # given
-    find = bind(PaymentPort, PAYMENT_RPCS, payment_pb2)["find_by_idempotency_key"]
-    orders = bind(OrderPort, ORDER_RPCS, order_pb2)["list"]
+    find = bind(PaymentPort, rpcs(PaymentPort), payment_pb2)["find_by_idempotency_key"]
+    orders = bind(OrderPort, rpcs(OrderPort), order_pb2)["list"]
     order = OrderData(
         id=1,
         user_id=2,

@@ -249,10 +249,11 @@ class _Transport(Exception):
 
 
 def _flaky_server(port_impl):
-    from ecommerce.contracts.product.port import PRODUCT_RPCS, ProductPort
+    from ecommerce.contracts.product.port import ProductPort
+    from ecommerce.contracts.remote import rpcs
     from ecommerce.grpc.binding import PortServicer
 
-    servicer = PortServicer(ProductPort, PRODUCT_RPCS, product_pb2, lambda: port_impl)
+    servicer = PortServicer(ProductPort, rpcs(ProductPort), product_pb2, lambda: port_impl)
     handlers = servicer.handlers(port_impl)
     categories = handlers["ListCategories"]
 

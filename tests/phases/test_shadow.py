@@ -16,10 +16,8 @@ from apps.cart.models import CartItem
 from apps.payment.models import Payment
 from apps.product.models import StockHold
 from ecommerce import resolver, shadow
-from ecommerce.contracts.cart.port import CART_RPCS
-from ecommerce.contracts.order.port import ORDER_RPCS
-from ecommerce.contracts.payment.port import PAYMENT_RPCS
-from ecommerce.contracts.product.port import PRODUCT_RPCS, StockLine
+from ecommerce.contracts.product.port import StockLine
+from ecommerce.grpc.contracts import CONTRACTS
 from tests.factories import CategoryFactory, ProductFactory
 from tests.fixtures.services import database_url
 
@@ -254,10 +252,7 @@ def test_writes_are_never_shadowed(shadow_of, auth_api, user, local_stripe):
 def test_only_reads_are_shadowed_and_each_is_marked_retry_safe():
     # given: the RPC tables of every port
     tables = {
-        "product": PRODUCT_RPCS,
-        "cart": CART_RPCS,
-        "order": ORDER_RPCS,
-        "payment": PAYMENT_RPCS,
+        service: CONTRACTS[service].rpcs for service in ("product", "cart", "order", "payment")
     }
     # then: the shadowed operations are operations of the port, each one safe to repeat
     assert set(shadow.READS) == set(tables)

@@ -97,11 +97,16 @@ def world(client_for):
     owner = UserFactory(username="owner")
     product, other_product = ProductFactory(), ProductFactory()
     owner_api = client_for(owner)
-    assert owner_api.post(
-        "/api/cart/items", {"product_id": product.pk, "quantity": 1}, format="json"
-    ).status_code == 201
+    assert (
+        owner_api.post(
+            "/api/cart/items", {"product_id": product.pk, "quantity": 1}, format="json"
+        ).status_code
+        == 201
+    )
     placed = owner_api.post(
-        "/api/checkout", {"payment_method": "pm_card_visa"}, format="json",
+        "/api/checkout",
+        {"payment_method": "pm_card_visa"},
+        format="json",
         HTTP_IDEMPOTENCY_KEY="owner-1",
     )
     assert placed.status_code == 201

@@ -109,8 +109,12 @@ def test_production_serves_https_only_with_hsts_and_secure_cookies(tmp_path):
 
 def test_the_ssl_redirect_can_be_left_to_a_proxy_in_front(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import "
-         "settings; print(settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS)"],
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import "
+            "settings; print(settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS)",
+        ],
         cwd=ROOT,
         env=_production_env(
             ECOMMERCE_VAR_DIR=str(tmp_path),

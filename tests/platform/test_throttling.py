@@ -101,8 +101,7 @@ def test_failed_sign_ins_for_one_account_are_bounded_from_any_address(api):
     UserFactory(username="bob")
     # when: three wrong passwords for ada, each from another address
     wrong = [
-        _sign_in(api, "ada", f"guess-{n}", REMOTE_ADDR=f"10.9.0.{n}").status_code
-        for n in range(3)
+        _sign_in(api, "ada", f"guess-{n}", REMOTE_ADDR=f"10.9.0.{n}").status_code for n in range(3)
     ]
     # then: the account takes no further attempt, not even the right password
     assert wrong == [401, 401, 401]
@@ -118,7 +117,9 @@ def test_checkout_is_limited_per_user(client_for):
 
     def checkout(client, key):
         return client.post(
-            "/api/checkout", {"payment_method": "pm_card_visa"}, format="json",
+            "/api/checkout",
+            {"payment_method": "pm_card_visa"},
+            format="json",
             HTTP_IDEMPOTENCY_KEY=key,
         )
 

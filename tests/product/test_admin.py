@@ -254,7 +254,7 @@ def test_a_currency_iso_4217_does_not_know_is_refused(staff_client):
     )
     # then
     assert response.status_code == 200
-    assert "'XYZ' is not an ISO 4217 currency" in response.context["adminform"].form.errors[
-        "currency"
-    ]
+    assert (
+        "'XYZ' is not an ISO 4217 currency" in response.context["adminform"].form.errors["currency"]
+    )
     assert Product.objects.get(pk=product.pk).currency == "USD"

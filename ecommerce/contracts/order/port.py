@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from ecommerce.contracts.remote import Rpc
+from ecommerce.contracts.remote import rpc
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +81,10 @@ class SagaPage:
 SAGA_LISTS = ("failed", "stuck", "compensating")
 
 
+# A checkout is idempotent per key (the same key is the same order): every call may be retried.
 @runtime_checkable
 class OrderPort(Protocol):
+    @rpc("Checkout")
     def checkout(
         self, *, user_id: int, idempotency_key: str, payment_method: str
     ) -> CheckoutResult:
@@ -91,24 +93,18 @@ class OrderPort(Protocol):
         Raises CartEmpty, IdempotencyConflict.
         """
 
+    @rpc("GetOrder")
     def get(self, *, order_id: int, user_id: int | None = None) -> OrderData:
         """One order; with `user_id`, only if it is theirs. Raises OrderNotFound."""
 
+    @rpc("ListOrders")
     def list(self, *, user_id: int) -> list[OrderData]:
         """The user's orders, newest first."""
 
+    @rpc("ListSagas")
     def sagas(self, *, state: str, offset: int = 0, limit: int = 20) -> SagaPage:
         """A page of the sagas in one of SAGA_LISTS, the latest moved first: `failed`,
         `stuck` (unfinished, not moved for the stuck threshold) or `compensating`.
 
         Raises InvalidRequest for another `state`.
         """
-
-
-# A checkout is idempotent per key (the same key is the same order): every call may be retried.
-ORDER_RPCS: dict[str, Rpc] = {
-    "checkout": Rpc("Checkout"),
-    "get": Rpc("GetOrder"),
-    "list": Rpc("ListOrders"),
-    "sagas": Rpc("ListSagas"),
-}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from ecommerce.contracts.remote import Rpc
+from ecommerce.contracts.remote import rpc
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +45,11 @@ class WebhookReceipt:
     duplicate: bool
 
 
+# Charges and refunds carry their idempotency key to Stripe, so a retried call never charges or
+# refunds twice: every call may be retried. Those two wait on Stripe.
 @runtime_checkable
 class PaymentPort(Protocol):
+    @rpc("Charge", calls_provider=True)
     def charge(
         self,
         *,
@@ -63,15 +66,18 @@ class PaymentPort(Protocol):
         same key and parameters; it resumes the same Stripe PaymentIntent and never charges
         twice. A repeat after an outcome returns (or raises) that outcome again."""
 
+    @rpc("Refund", calls_provider=True)
     def refund(
         self, *, payment_id: int, idempotency_key: str, amount: int | None = None
     ) -> RefundData:
         """Refund all (amount None) or part. Raises PaymentNotFound, InvalidRequest,
         PaymentUnavailable, PaymentError."""
 
+    @rpc("GetPayment")
     def get(self, *, payment_id: int) -> PaymentData:
         """Raises PaymentNotFound."""
 
+    @rpc("FindPaymentByIdempotencyKey")
     def find_by_idempotency_key(self, *, idempotency_key: str) -> PaymentData | None:
         """The payment a charge with this key produced, if any.
 
@@ -79,18 +85,8 @@ class PaymentPort(Protocol):
         SUCCEEDED if Stripe charged it, DECLINED if it declined); one still open after that
         took no money. Raises PaymentUnavailable if Stripe cannot be asked about an open one."""
 
+    @rpc("ApplyWebhook")
     def webhook_apply(self, *, payload: bytes, signature: str) -> WebhookReceipt:
         """Verify a Stripe webhook (raw body, Stripe-Signature header) and reconcile the
         payment; a redelivered event changes nothing. Raises WebhookSignatureInvalid and
         InvalidRequest."""
-
-
-# Charges and refunds carry their idempotency key to Stripe, so a retried call never charges or
-# refunds twice: every call may be retried. Those two wait on Stripe.
-PAYMENT_RPCS: dict[str, Rpc] = {
-    "charge": Rpc("Charge", calls_provider=True),
-    "refund": Rpc("Refund", calls_provider=True),
-    "get": Rpc("GetPayment"),
-    "find_by_idempotency_key": Rpc("FindPaymentByIdempotencyKey"),
-    "webhook_apply": Rpc("ApplyWebhook"),
-}

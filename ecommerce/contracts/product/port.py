@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from ecommerce.contracts.remote import Rpc
+from ecommerce.contracts.remote import rpc
 
 ORDERINGS = ("name", "price", "-price", "-name", "id", "relevance")
 # Orderings a cursor can page through: each is a keyset over (sort key, id).
@@ -78,41 +78,37 @@ class StockHold:
     lines: tuple[StockLine, ...] = field(default_factory=tuple)
 
 
+# Every catalogue call is a read or idempotent per hold key: all may be retried.
 @runtime_checkable
 class ProductPort(Protocol):
+    @rpc("GetProduct")
     def get(self, product_id: int) -> ProductData:
         """One product, active or not. Raises ProductNotFound."""
 
+    @rpc("GetProducts")
     def get_many(self, product_ids: Sequence[int]) -> list[ProductData]:
         """The products that exist among `product_ids`, in the order asked."""
 
+    @rpc("ListProducts")
     def list(self, query: ProductQuery) -> ProductPage:
         """A page of products. Raises InvalidRequest for an unknown ordering or a bad cursor."""
 
+    @rpc("ListCategories")
     def categories(self) -> list[CategoryData]:
         """Every category, by name."""
 
+    @rpc("HoldStock")
     def stock_hold(self, *, hold_key: str, lines: Sequence[StockLine]) -> StockHold:
         """Take stock for every line or for none. Idempotent per `hold_key`.
 
         Raises OutOfStock (details: product_id, requested, available) or ProductUnavailable.
         """
 
+    @rpc("ReleaseStock")
     def stock_release(self, *, hold_key: str) -> StockHold:
         """Give a held stock back. Idempotent. An unknown key leaves a RELEASED tombstone, so a
         hold that arrives late under that key takes nothing. Raises Conflict if CONFIRMED."""
 
+    @rpc("ConfirmStock")
     def stock_confirm(self, *, hold_key: str) -> StockHold:
         """Make a hold final (the goods are sold). Idempotent. Raises NotFound."""
-
-
-# Every catalogue call is a read or idempotent per hold key: all may be retried.
-PRODUCT_RPCS: dict[str, Rpc] = {
-    "get": Rpc("GetProduct"),
-    "get_many": Rpc("GetProducts"),
-    "list": Rpc("ListProducts"),
-    "categories": Rpc("ListCategories"),
-    "stock_hold": Rpc("HoldStock"),
-    "stock_release": Rpc("ReleaseStock"),
-    "stock_confirm": Rpc("ConfirmStock"),
-}
