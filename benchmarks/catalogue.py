@@ -29,7 +29,8 @@ from pathlib import Path
 
 import psycopg
 import redis
-from psycopg import sql
+
+from tests.fixtures import databases
 
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -61,21 +62,9 @@ def run(command: list[str], env: dict[str, str]) -> None:
     subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-@contextmanager
 def scratch_database(server: str):
-    name = f"ecommerce_bench_{os.getpid()}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"{server}/{name}"
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    """A database of this run's own on `server`, dropped afterwards; yields its URL."""
+    return databases.scratch_database(server, f"ecommerce_bench_{os.getpid()}")
 
 
 @contextmanager

@@ -25,9 +25,6 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-
 import phases
 from benchmarks.saga import (
     SEED,
@@ -40,6 +37,7 @@ from benchmarks.saga import (
     wait_for,
 )
 from phases.services import DATABASE_ALIASES
+from tests.fixtures import databases
 
 ROOT = Path(__file__).resolve().parents[1]
 ALIASES = ("default", *DATABASE_ALIASES)
@@ -47,21 +45,9 @@ ALIASES = ("default", *DATABASE_ALIASES)
 
 @contextmanager
 def scratch_databases(server: str):
-    names = {alias: f"ecommerce_phase_bench_{os.getpid()}_{alias}" for alias in ALIASES}
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        for name in names.values():
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield {alias: f"{server}/{name}" for alias, name in names.items()}
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            for name in names.values():
-                admin.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
+    names = [f"ecommerce_phase_bench_{os.getpid()}_{alias}" for alias in ALIASES]
+    with databases.scratch_databases(server, names) as urls:
+        yield dict(zip(ALIASES, urls, strict=True))
 
 
 def shopper(port, token, product_id, finished, window, results) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 import urllib.request
+from contextlib import ExitStack
 
 import psycopg
 import pytest
@@ -19,6 +20,7 @@ from ecommerce import resolver, shadow
 from ecommerce.contracts.product.port import StockLine
 from ecommerce.grpc.contracts import CONTRACTS
 from tests.factories import CategoryFactory, ProductFactory
+from tests.fixtures.databases import scratch_database
 from tests.fixtures.services import database_url
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
@@ -54,23 +56,15 @@ class Counts:
 def copy_database():
     """`copy_database("product")`: a copy of the test's database for that alias, for a
     service of its own; dropped afterwards."""
-    made: list[str] = []
     server = database_url("default").rsplit("/", 1)[0]
+    with ExitStack() as made:
 
-    def copy(alias: str) -> str:
-        source = connections[alias].settings_dict["NAME"]
-        name = f"{source}_remote"
-        connections[alias].close()
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-        made.append(name)
-        return f"{server}/{name}"
+        def copy(alias: str) -> str:
+            source = connections[alias].settings_dict["NAME"]
+            connections[alias].close()
+            return made.enter_context(scratch_database(server, f"{source}_remote", template=source))
 
-    yield copy
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        for name in made:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield copy
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.db import router
-from psycopg import sql
+
+from tests.fixtures import databases
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,15 +26,8 @@ def scratch_database():
     env = environ.Env()
     server = env.str("TEST_POSTGRES_URL", default="postgres://postgres@127.0.0.1:5432")
     name = f"ecommerce_scratch{env.str('TEST_DB_SUFFIX', default='')}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"{server}/{name}"
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with databases.scratch_database(server, name) as url:
+        yield url
 
 
 def _tables_by_schema(url: str) -> dict[str, set[str]]:
