@@ -42,6 +42,15 @@ def _locked_cart(user_id: int) -> Cart:
     return cart
 
 
+def _line(cart: Cart, product_id: int) -> CartItem:
+    item = cart.items.filter(product_id=product_id).first()
+    if item is None:
+        raise CartItemNotFound(
+            f"Product {product_id} is not in the cart.", {"product_id": product_id}
+        )
+    return item
+
+
 def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> tuple[Cart, list[CartItem]]:
     """Add to the product's line (a new one if none). Returns the cart and its lines as they
     now are, in the order the cart lists them."""
@@ -113,11 +122,7 @@ def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
         product = None
     with transaction.atomic(using=DB):
         cart = _locked_cart(user_id)
-        item = cart.items.filter(product_id=product_id).first()
-        if item is None:
-            raise CartItemNotFound(
-                f"Product {product_id} is not in the cart.", {"product_id": product_id}
-            )
+        item = _line(cart, product_id)
         change = quantity - item.quantity
         if quantity > item.quantity:
             # Growing a line is adding to the cart: the same rules apply. Shrinking is always
@@ -149,11 +154,7 @@ def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
 def cart_remove_item(*, user_id: int, product_id: int) -> Cart:
     with transaction.atomic(using=DB):
         cart = _locked_cart(user_id)
-        item = cart.items.filter(product_id=product_id).first()
-        if item is None:
-            raise CartItemNotFound(
-                f"Product {product_id} is not in the cart.", {"product_id": product_id}
-            )
+        item = _line(cart, product_id)
         item.delete()
         _emit(
             CartItemRemoved(

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from apps.cart.api.serializers import MAX_ID, CartItemAddInput, CartItemUpdateInput, CartOutput
 from ecommerce import resolver
+from ecommerce.api.bodies import line_body
 from ecommerce.api.errors import error_responses
 from ecommerce.contracts.cart.errors import CartItemNotFound
 from ecommerce.contracts.cart.port import CartData
@@ -17,17 +18,7 @@ from ecommerce.contracts.cart.port import CartData
 
 def cart_body(cart: CartData) -> dict:
     return {
-        "items": [
-            {
-                "product_id": line.product_id,
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "line_total": line.line_total,
-            }
-            for line in cart.items
-        ],
+        "items": [line_body(line) for line in cart.items],
         "total": cart.total,
         "currency": cart.currency,
     }

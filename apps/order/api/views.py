@@ -18,6 +18,7 @@ from apps.order.api.serializers import (
     SagaPageOutput,
 )
 from ecommerce import resolver
+from ecommerce.api.bodies import line_body
 from ecommerce.api.errors import error_responses
 from ecommerce.api.throttles import CheckoutThrottle
 from ecommerce.contracts.errors import InvalidRequest, NotFound
@@ -37,17 +38,7 @@ def order_body(order: OrderData) -> dict:
         "id": order.id,
         "status": order.status,
         "failure_reason": order.failure_reason,
-        "lines": [
-            {
-                "product_id": line.product_id,
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "line_total": line.line_total,
-            }
-            for line in order.lines
-        ],
+        "lines": [line_body(line) for line in order.lines],
         "total": order.total,
         "currency": order.currency,
         "created_at": _iso(order.created_at),
