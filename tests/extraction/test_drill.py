@@ -300,7 +300,12 @@ def test_the_catalogue_is_extracted_shadowed_cut_over_and_rolled_back_under_load
         "SHADOW": "product",
         "CUTOVER": "product:0",
         "CUTOVER_REFRESH_SECONDS": "0.2",
+        # Retries a second apart: a saga's step then needs more attempts than the default 8 (about
+        # 15 s at this backoff, minutes at the default one) to wait out the catalogue's move
+        # between databases, which takes 20 s or more with the relays and the consumer on the
+        # same two cores.
         "SAGA_RETRY_BACKOFF_MAX": "1",
+        "SAGA_STEP_MAX_ATTEMPTS": "60",
         "PRODUCT_GRPC_TARGET": service.address,
     }
     worker = start_worker(env=live)
