@@ -268,6 +268,11 @@ class ShadowAdapter:
         self._remote_factory = remote
         self._remote: Any = None
         self._reads = READS.get(service, frozenset())
+        # Every read's series from the start, at 0: a rate, and the alert's increase(), then
+        # count the first mismatch or error too (a series born at 1 shows no increase).
+        for operation in self._reads:
+            for counter in (CALLS, MISMATCHES, ERRORS, DROPPED):
+                counter.labels(service, operation)
 
     def remote(self) -> Any:
         if self._remote is None:

@@ -9,10 +9,11 @@ import urllib.request
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
+from django.conf import settings
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ecommerce import metrics
+from ecommerce import cutover, metrics
 from ecommerce.console.graph import MONOLITH, Topology
 
 TIMEOUT_SECONDS = 0.8
@@ -166,10 +167,67 @@ def _checkout(samples) -> dict | None:
     return row
 
 
+# The parallel run's counters (ecommerce/shadow.py), by service and operation.
+SHADOW_COUNTERS = {
+    "shadow_calls_total": "calls",
+    "shadow_mismatches_total": "mismatches",
+    "shadow_errors_total": "errors",
+    "shadow_dropped_total": "dropped",
+}
+
+
+def _parallel_run(samples) -> dict:
+    """The shadow's comparisons per service and operation, and the cut-over's calls per service
+    and adapter with the share in force, summed over the processes that make them (the edge and
+    the worker)."""
+    compared: dict[tuple, dict[str, float]] = defaultdict(
+        lambda: dict.fromkeys(SHADOW_COUNTERS.values(), 0.0)
+    )
+    routed: dict[str, dict[str, float]] = defaultdict(lambda: {"local": 0.0, "remote": 0.0})
+    for name, labels, value in samples:
+        if name in SHADOW_COUNTERS:
+            compared[(labels["service"], labels["operation"])][SHADOW_COUNTERS[name]] += value
+        elif name == "cutover_calls_total":
+            routed[labels["service"]][labels["adapter"]] += value
+    remote = {
+        (row["service"], row["operation"]): row
+        for row in _distribution(
+            samples, "shadow_remote_duration_seconds", ("service", "operation")
+        )
+    }
+    shadow = [
+        {"service": service, "operation": operation}
+        | {k: int(v) for k, v in counts.items()}
+        | {
+            "remote_mean_ms": remote.get((service, operation), {}).get("mean_ms"),
+            "remote_p95_ms": remote.get((service, operation), {}).get("p95_ms"),
+        }
+        for (service, operation), counts in sorted(compared.items())
+    ]
+    services = sorted(set(routed) | set(settings.CUTOVER))
+    cut_over = []
+    for service in services:
+        calls = routed[service]
+        total = calls["local"] + calls["remote"]
+        cut_over.append(
+            {
+                "service": service,
+                # None once the service is no longer under cut-over (its counts remain)
+                "share_percent": (
+                    cutover.share(service) if cutover.under_cutover(service) else None
+                ),
+                "local": int(calls["local"]),
+                "remote": int(calls["remote"]),
+                "remote_ratio": round(calls["remote"] / total, 3) if total else None,
+            }
+        )
+    return {"shadow": shadow, "cutover": cut_over}
+
+
 def collect(topology: Topology) -> dict:
     """{"processes": {process: figures, or {"down": True} when its /metrics does not answer},
     "sagas": the checkout saga's outcomes and durations, "checkout": the checkout request's
-    latency at the edge}."""
+    latency at the edge, "parallel_run": the shadow's comparisons and the cut-over's calls}."""
     sources = {
         p.name: p.metrics_url for p in topology.processes if p.name != MONOLITH and p.metrics_url
     }
@@ -189,4 +247,9 @@ def collect(topology: Topology) -> dict:
             samples = _samples(text)
             everything += samples
             results[name] = _process(samples)
-    return {"processes": results, "sagas": _sagas(everything), "checkout": _checkout(edge)}
+    return {
+        "processes": results,
+        "sagas": _sagas(everything),
+        "checkout": _checkout(edge),
+        "parallel_run": _parallel_run(everything),
+    }

@@ -12,10 +12,11 @@ from django.contrib import admin
 from django.utils import timezone
 
 from apps.order.models import CheckoutSaga
-from ecommerce import resolver
+from ecommerce import cutover, resolver, shadow
 from phases import parse
 from tests.console.conftest import first_render_ms, screenshot
 from tests.factories import ProductFactory, UserFactory
+from tests.phases.conftest import start_service  # noqa: F401  (a fixture)
 from tests.saga.conftest import wait_for_orders
 from tests.saga.flows import checkout, shopper
 
@@ -365,3 +366,70 @@ def test_the_timeline_follows_a_saga_while_it_runs(live_server, page, start_work
     start_worker()
     page.wait_for_selector('#order[data-status="COMPLETED"]', state="attached", timeout=60_000)
     assert [t[0] for t in _timeline(page)] == FORWARD
+
+
+def _parallel_run(live_server) -> dict:
+    """The shadow's row for product.get and the catalogue's cut-over row, as metrics.json has them."""
+    with urllib.request.urlopen(live_server.url + "/console/metrics.json", timeout=10) as answer:
+        run = json.load(answer)["parallel_run"]
+    shadowed = [r for r in run["shadow"] if (r["service"], r["operation"]) == ("product", "get")]
+    routed = [r for r in run["cutover"] if r["service"] == "product"]
+    return {
+        **dict.fromkeys(("calls", "mismatches", "errors", "dropped"), 0),
+        **{"local": 0, "remote": 0},
+        **(shadowed[0] if shadowed else {}),
+        **({k: routed[0][k] for k in ("local", "remote")} if routed else {}),
+    }
+
+
+def figure(row, name: str) -> str:
+    return row.locator(f'[data-figure="{name}"]').inner_text()
+
+
+def test_the_costs_page_shows_the_shadow_and_the_cut_over_live(
+    live_server,
+    page,
+    settings,
+    start_service,  # noqa: F811
+):
+    # given: the catalogue served beside the monolith, shadowed and cut over at 50 %, and no
+    # worker's /metrics (another process's counts) among what the page reads
+    products = [ProductFactory(price=900 + n) for n in range(3)]
+    service = start_service("product", phase="0")
+    settings.METRICS_PORTS = {**settings.METRICS_PORTS, "worker": _unused_port()}
+    settings.SHADOW, settings.CUTOVER, settings.CUTOVER_REFRESH_SECONDS = (
+        ("product",),
+        {"product": 50},
+        0,
+    )
+    resolver.reset()
+    before = _parallel_run(live_server)
+    users = range(1, 21)
+    remote = [u for u in users if cutover.bucket(cutover.user_key(u)) < 50]
+    local = [u for u in users if u not in remote]
+    assert remote and local
+    # when: each user reads a product (the in-process users' reads are compared), then the
+    # service stops and one more in-process read finds it gone
+    for user in users:
+        with resolver.routed_as(user_id=user):
+            assert resolver.product().get(products[user % 3].pk).price == 900 + user % 3
+    assert shadow.wait_idle(20)
+    service.stop()
+    with resolver.routed_as(user_id=local[0]):
+        resolver.product().get(products[0].pk)
+    assert shadow.wait_idle(30)
+    # then: the page shows what the metrics counted
+    page.goto(live_server.url + "/console/costs/")
+    page.wait_for_selector('#costs[data-readings="2"]', state="attached")
+    row = page.locator('#shadow tr[data-service="product"][data-operation="get"]')
+    assert figure(row, "calls") == str(before["calls"] + len(local))
+    assert figure(row, "mismatches") == str(before["mismatches"])
+    assert figure(row, "errors") == str(before["errors"] + 1)
+    assert figure(row, "dropped") == str(before["dropped"])
+    cut = page.locator('#cutover tr[data-service="product"]')
+    assert figure(cut, "share") == "50 %"
+    assert figure(cut, "local") == str(before["local"] + len(local) + 1)
+    assert figure(cut, "remote") == str(before["remote"] + len(remote))
+    assert figure(cut, "remote-ratio").endswith(" %")
+    assert page.locator("#shadow-none").is_hidden() and page.locator("#cutover-none").is_hidden()
+    screenshot(page, "costs-parallel-run")

@@ -5,10 +5,12 @@ import re
 import socket
 
 import pytest
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from apps.order import checkout_saga
+from ecommerce import cutover
 from ecommerce.console import figures, graph, views
+from ecommerce.models import CutoverShare
 from phases import parse
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -153,3 +155,55 @@ def test_latency_quantiles_are_read_from_the_histogram_buckets():
     assert row["p50_ms"] == 100.0
     assert row["p95_ms"] == 300.0
     assert figures._quantile(0.5, []) is None
+
+
+def _parallel_run_registry(*, calls, mismatches, errors, local, remote) -> CollectorRegistry:
+    """One process's shadow and cut-over series, as ecommerce/shadow.py and cutover.py name them."""
+    registry = CollectorRegistry()
+    labels = ("service", "operation")
+    for name, count in (("shadow_calls", calls), ("shadow_mismatches", mismatches)):
+        Counter(name, name, labels, registry=registry).labels("product", "get").inc(count)
+    Counter("shadow_errors", "e", labels, registry=registry).labels("cart", "get").inc(errors)
+    Counter("shadow_dropped", "d", labels, registry=registry)
+    duration = Histogram(
+        "shadow_remote_duration_seconds", "r", labels, buckets=(0.01, 0.1), registry=registry
+    )
+    for _ in range(calls):
+        duration.labels("product", "get").observe(0.005)
+    routed = Counter("cutover_calls", "c", ("service", "adapter"), registry=registry)
+    routed.labels("product", "local").inc(local)
+    routed.labels("product", "remote").inc(remote)
+    return registry
+
+
+def test_the_parallel_run_figures_sum_the_shadow_and_the_cut_over_of_every_process(settings):
+    # given: the edge's and the worker's counters, and the catalogue under cut-over at 25 %
+    settings.CUTOVER, settings.CUTOVER_REFRESH_SECONDS = {"product": 25}, 0
+    cutover.shares.forget()
+    edge = _parallel_run_registry(calls=5, mismatches=1, errors=0, local=3, remote=1)
+    worker = _parallel_run_registry(calls=2, mismatches=0, errors=4, local=4, remote=2)
+    samples = [s for r in (edge, worker) for s in figures._samples(generate_latest(r).decode())]
+    # when
+    run = figures._parallel_run(samples)
+    # then: per service and operation, and per service and adapter, summed
+    assert run["shadow"] == [
+        {"service": "cart", "operation": "get", "calls": 0, "mismatches": 0, "errors": 4,
+         "dropped": 0, "remote_mean_ms": None, "remote_p95_ms": None},
+        {"service": "product", "operation": "get", "calls": 7, "mismatches": 1, "errors": 0,
+         "dropped": 0, "remote_mean_ms": 5.0, "remote_p95_ms": 9.5},
+    ]  # fmt: skip
+    assert run["cutover"] == [
+        {"service": "product", "share_percent": 25, "local": 7, "remote": 3, "remote_ratio": 0.3}
+    ]
+    # and the share set in the admin is the one shown
+    CutoverShare.objects.create(service="product", percent=60)
+    assert figures._parallel_run(samples)["cutover"][0]["share_percent"] == 60
+    # a service no longer under cut-over keeps its counts, without a share
+    settings.CUTOVER = {}
+    assert figures._parallel_run(samples)["cutover"][0]["share_percent"] is None
+
+
+def test_the_costs_page_has_the_parallel_run_and_metrics_json_its_figures(client):
+    assert 'id="shadow"' in client.get("/console/costs/").content.decode()
+    run = client.get("/console/metrics.json").json()["parallel_run"]
+    assert set(run) == {"shadow", "cutover"}

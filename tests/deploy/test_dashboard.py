@@ -90,9 +90,11 @@ def exported(client, django_db_blocker) -> dict[str, set[str]]:
     import apps.order.metrics  # noqa: F401
     import apps.payment.stripe_gateway  # noqa: F401
     import apps.product.cache  # noqa: F401
+    import ecommerce.cutover  # noqa: F401
     import ecommerce.grpc.server  # noqa: F401
     import ecommerce.messaging  # noqa: F401
     import ecommerce.relay  # noqa: F401
+    import ecommerce.shadow  # noqa: F401
 
     with django_db_blocker.unblock():
         from django.db import connections
@@ -140,7 +142,7 @@ def test_every_query_uses_metrics_the_processes_export(exported):
 
 
 @pytest.mark.django_db(databases="__all__")
-def test_the_dashboard_shows_requests_cache_grpc_sagas_outbox_and_consumer(exported):
+def test_the_dashboard_shows_requests_cache_grpc_sagas_outbox_consumer_and_parallel_run(exported):
     used = set().union(*(metric_names(expr) for expr in _queries()))
     for needed in (
         "django_http_requests_total_by_view_transport_method_total",
@@ -163,6 +165,11 @@ def test_the_dashboard_shows_requests_cache_grpc_sagas_outbox_and_consumer(expor
         "dead_letter_queue_messages",
         "stripe_request_duration_seconds_bucket",
         "port_call_duration_seconds_bucket",
+        "shadow_calls_total",
+        "shadow_mismatches_total",
+        "shadow_errors_total",
+        "shadow_dropped_total",
+        "cutover_calls_total",
         "pg_stat_activity_count",
         "redis_memory_used_bytes",
         "rabbitmq_queue_messages_ready",

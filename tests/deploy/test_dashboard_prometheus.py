@@ -1,7 +1,9 @@
 """The dashboard's queries against a real Prometheus scraping a real edge: each is accepted, and
-those on the edge's own metrics return series. Runs where a `prometheus` binary is installed;
-where postgres_exporter and redis_exporter are installed too, they run against the test
-database and Redis, and the backing-service panels on them must return series as well."""
+those on the edge's own metrics return series (the edge shadows the catalogue and cuts it over
+at 50 %, a real `serve product` beside it, so the parallel run's panels have series too). Runs
+where a `prometheus` binary is installed; where postgres_exporter and redis_exporter are
+installed too, they run against the test database and Redis, and the backing-service panels on
+them must return series as well."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ import urllib.request
 import pytest
 import yaml
 
+from ecommerce import resolver
 from tests.deploy.compose import DOCKER
+from tests.phases.conftest import start_service  # noqa: F401  (a fixture)
 
 pytestmark = [
     pytest.mark.slow,
@@ -29,6 +33,8 @@ EDGE_SERIES = (
     "django_http_responses_total_by_status_total",
     "catalogue_cache_lookups_total",
     "port_call_duration_seconds_bucket",
+    "shadow_calls_total",
+    "cutover_calls_total",
 )
 # The exporters' binaries as upstream names them, or as Debian packages them.
 EXPORTER_BINARIES = {
@@ -131,9 +137,15 @@ def _query(base: str, expr: str) -> dict:
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
 def test_every_dashboard_query_runs_on_prometheus_and_the_edges_return_series(
-    prometheus, live_server
+    prometheus,
+    live_server,
+    settings,
+    start_service,  # noqa: F811
 ):
-    # given: traffic on the edge, scraped a few times
+    # given: traffic on the edge, the catalogue shadowed and half cut over, scraped a few times
+    start_service("product", phase="0")
+    settings.SHADOW, settings.CUTOVER = ("product",), {"product": 50}
+    resolver.reset()
     dashboard = json.loads((DOCKER / "grafana/dashboards/ecommerce.json").read_text())
     queries = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
     deadline = time.monotonic() + 30

@@ -4,4 +4,5 @@ They start from the phase-0 monolith on PostgreSQL and move a service out themse
 run in `make test` only, not among the parity suites that every phase and embedded mode repeat.
 """
 
+from tests.fixtures.kafka import kafka_bootstrap, kafka_topics  # noqa: F401  (a real broker)
 from tests.saga.conftest import clean_broker, start_worker  # noqa: F401  (real checkouts)

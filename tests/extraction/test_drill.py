@@ -1,10 +1,13 @@
 """The extraction drill, under load: the catalogue is served beside the monolith, shadowed, cut
 over 0 -> 50 -> 100 %, moved to its own database with the phase flipped, and rolled back, while
-checkouts keep running; after each stage every saga is terminal, stock is exact and nothing is
-charged twice."""
+checkouts keep running; after each stage every saga is terminal, stock is exact, nothing is
+charged twice, and every event the services wrote reached analytics once, through the real
+relays, a real broker (Tansu) and the real consumer, its counts the databases' counts."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -18,13 +21,22 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 import phases
+from apps.analytics.models import ProcessedEvent
+from apps.analytics.selectors import analytics_summary
+from apps.cart.models import OutboxEvent as CartOutbox
 from apps.order.models import Order, OrderLine
+from apps.order.models import OutboxEvent as OrderOutbox
+from apps.payment.models import OutboxEvent as PaymentOutbox
 from apps.payment.models import Payment
+from apps.product.models import OutboxEvent as ProductOutbox
 from apps.product.models import Product, StockHold
-from ecommerce import resolver, shadow
+from ecommerce import kafka, resolver, shadow
+from ecommerce.contracts.cart.events import CartItemAdded
 from ecommerce.contracts.errors import ServiceUnavailable
+from ecommerce.contracts.product.events import StockChanged
 from ecommerce.models import CutoverShare
 from tests.factories import ProductFactory, UserFactory
+from tests.fixtures.kafka import manage
 from tests.fixtures.metrics import scrape, value
 from tests.fixtures.services import database_url, empty_database
 from tests.phases.conftest import start_service  # noqa: F401  (a fixture)
@@ -160,6 +172,75 @@ def check_invariants(stage, order_ids, product_ids, stripe, charged_before, *, r
     assert charged == dict.fromkeys(order_ids, 1), stage
 
 
+def _written(rows_in: str | None) -> dict:
+    """Every event the services have written so far, {event id: type}: the outboxes' rows, the
+    catalogue's from wherever its rows live now (its outbox moves with them)."""
+    events = {}
+    for alias, model in (("cart", CartOutbox), ("order", OrderOutbox), ("payment", PaymentOutbox)):
+        events.update(model.objects.using(alias).values_list("event_id", "event_type"))
+    if rows_in is None:
+        events.update(ProductOutbox.objects.using("product").values_list("event_id", "event_type"))
+    else:
+        with psycopg.connect(rows_in) as conn:
+            events.update(conn.execute("SELECT event_id, event_type FROM product_outboxevent"))
+    return events
+
+
+def _counted() -> dict:
+    return dict(ProcessedEvent.objects.using("analytics").values_list("event_id", "event_type"))
+
+
+def check_analytics(stage, order_ids, stripe, charged_before, *, rows_in=None, timeout=90):
+    """Every event written so far counted by the consumer exactly once, and the summary's counts
+    the orders', the payments' and Stripe's: none lost or doubled across the move."""
+    deadline = time.monotonic() + timeout
+    while True:  # the consumer catches up: polled, bounded
+        written, counted = _written(rows_in), _counted()
+        if written.keys() <= counted.keys() or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    lost, unknown = written.keys() - counted.keys(), counted.keys() - written.keys()
+    assert not lost and not unknown, (
+        f"{stage}: {len(lost)} events never counted {sorted(Counter(written[e] for e in lost))}, "
+        f"{len(unknown)} counted that no service wrote"
+    )
+    totals = analytics_summary(minutes=60, hours=24, top=100)["totals"]
+    completed = Order.objects.filter(status=Order.Status.COMPLETED)
+    succeeded = Payment.objects.filter(status="SUCCEEDED")
+    charges = stripe.stats()["charges_by_order"]
+    assert Order.objects.count() == len(order_ids), stage
+    expected = {
+        "orders_created": len(order_ids),
+        "orders_completed": completed.count(),
+        "orders_failed": 0,
+        "payments_succeeded": succeeded.count(),
+        "payments_declined": 0,
+        "cart_items_added": sum(t == CartItemAdded.type for t in written.values()),
+        "stock_changes": sum(t == StockChanged.type for t in written.values()),
+    }
+    assert {key: totals[key] for key in expected} == expected, stage
+    charged = sum(charges.get(str(o), 0) - charged_before.get(str(o), 0) for o in order_ids)
+    assert totals["payments_succeeded"] == charged == len(order_ids), stage
+    (usd,) = totals["money"]
+    assert usd["revenue"] == sum(o.total for o in completed), stage
+    assert usd["captured"] == sum(p.amount for p in succeeded), stage
+    sold = Counter()
+    for product_id, quantity in OrderLine.objects.values_list("product_id", "quantity"):
+        sold[product_id] += quantity
+    by_units = analytics_summary(top=100)["top_products"]["by_units"]
+    assert {p["product_id"]: p["units"] for p in by_units} == sold, stage
+    return len(counted)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 def _served(service, method: str) -> float:
     return value(
         scrape(service.http_port), "grpc_server_handling_seconds_count", grpc_method=method
@@ -181,6 +262,16 @@ def _set_share(percent: int) -> None:
 
 
 @pytest.fixture
+def processes():
+    """The relays and the consumer the test starts, stopped at its end whatever happened."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            _stop(process)
+
+
+@pytest.fixture
 def service_database():
     """An empty database for the product service, next to the test's, dropped afterwards."""
     with empty_database("product", "drill") as url:
@@ -194,8 +285,12 @@ def test_the_catalogue_is_extracted_shadowed_cut_over_and_rolled_back_under_load
     settings,
     service_database,
     api,
+    kafka_topics,
+    processes,
+    tmp_path,
 ):
-    # given: phase 0 with a catalogue, the edge (this process) and a worker
+    # given: phase 0 with a catalogue, the edge (this process), a worker, each service's outbox
+    # relay and the analytics consumer, as their own processes on a real broker
     products = [ProductFactory(stock=STOCK, price=700 + n) for n in range(3)]
     ids = [p.pk for p in products]
     charged_before = dict(local_stripe.stats()["charges_by_order"])
@@ -205,10 +300,18 @@ def test_the_catalogue_is_extracted_shadowed_cut_over_and_rolled_back_under_load
         "SHADOW": "product",
         "CUTOVER": "product:0",
         "CUTOVER_REFRESH_SECONDS": "0.2",
+        # Retries a second apart: a saga's step then needs more attempts than the default 8 (about
+        # 15 s at this backoff, minutes at the default one) to wait out the catalogue's move
+        # between databases, which takes 20 s or more with the relays and the consumer on the
+        # same two cores.
         "SAGA_RETRY_BACKOFF_MAX": "1",
+        "SAGA_STEP_MAX_ATTEMPTS": "60",
         "PRODUCT_GRPC_TARGET": service.address,
     }
     worker = start_worker(env=live)
+    log = tmp_path / "events.log"
+    processes += [manage("relay_outbox", s, "--batch-size", "50", log=log) for s in kafka.SERVICES]
+    processes.append(manage("consume_analytics", "--batch-size", "50", log=log))
     settings.SHADOW, settings.CUTOVER, settings.CUTOVER_REFRESH_SECONDS = (
         ("product",),
         {"product": 0},
@@ -224,8 +327,11 @@ def test_the_catalogue_is_extracted_shadowed_cut_over_and_rolled_back_under_load
         load.wait_for(checkouts)
         orders = load.pause()
         check_invariants(name, orders, ids, local_stripe, charged_before, rows_in=rows_in)
+        counted[name] = check_analytics(name, orders, local_stripe, charged_before, rows_in=rows_in)
         load.resume()
         return orders
+
+    counted: dict[str, int] = {}
 
     # stage 2, shadow: the catalogue's reads compared while checkouts run
     stage("shadow", 4)
@@ -258,12 +364,20 @@ def test_the_catalogue_is_extracted_shadowed_cut_over_and_rolled_back_under_load
     )
     service.extra_env = {"PRODUCT_DATABASE_URL": service_database}
     service.start(60)
+    # the service's relay, on its database, beside the monolith's (whose table is now empty)
+    service_relay = manage(
+        "relay_outbox", "product", "--batch-size", "50", log=log,
+        PRODUCT_DATABASE_URL=service_database,
+    )  # fmt: skip
+    processes.append(service_relay)
     settings.ECOMMERCE_PHASE = phases.parse("0", "product")
     resolver.reset()
     stage("extracted", 4, rows_in=service_database)
     assert Product.objects.count() == 0
-    # stage 5, roll back: the rows come home, the phase and the share go back to 0
+    # stage 5, roll back: the rows come home (with any event the service's relay had not yet
+    # sent, for the monolith's relay to send), the phase and the share go back to 0
     service.stop()
+    _stop(service_relay)
     call_command(
         "move_app_data",
         "product",
@@ -278,10 +392,17 @@ def test_the_catalogue_is_extracted_shadowed_cut_over_and_rolled_back_under_load
     order_ids = load.stop()
     # then: every checkout of the drill completed once, stock exact, in the monolith again
     check_invariants("the end", order_ids, ids, local_stripe, charged_before)
+    counted["the end"] = check_analytics("the end", order_ids, local_stripe, charged_before)
     assert len(order_ids) >= 24
     assert Order.objects.count() == len(order_ids)  # none lost, none made twice
+    for process in processes:
+        if process.poll() is None:
+            _stop(process)
+    assert all(p.returncode in (0, -signal.SIGTERM) for p in processes), log.read_text()[-4000:]
     print(
         f"drill: {len(order_ids)} checkouts, {load.retried} answers of 503 tried again, "
-        f"{_mismatches() - mismatches_at_start:.0f} shadow mismatches under load"
+        f"{_mismatches() - mismatches_at_start:.0f} shadow mismatches under load, "
+        "events counted once by analytics after each stage: "
+        + ", ".join(f"{name} {n}" for name, n in counted.items())
     )
     assert worker.log() is not None

@@ -36,8 +36,33 @@
     document.querySelector("#saga-steps tbody").replaceChildren(...rows);
   }
 
+  function percent(ratio) { return ratio === null ? "—" : (ratio * 100).toFixed(1) + " %"; }
+
+  function renderParallelRun(run) {
+    document.querySelector("#shadow tbody").replaceChildren(...run.shadow.map((s) => el("tr", {
+      "data-service": s.service, "data-operation": s.operation, class: s.mismatches ? "mismatch" : null,
+    }, [
+      el("td", { text: s.service }), el("td", { text: s.operation }),
+      el("td", { "data-figure": "calls", text: String(s.calls) }),
+      el("td", { "data-figure": "mismatches", text: String(s.mismatches) }),
+      el("td", { "data-figure": "errors", text: String(s.errors) }),
+      el("td", { "data-figure": "dropped", text: String(s.dropped) }),
+      el("td", { text: ms(s.remote_mean_ms) }), el("td", { text: ms(s.remote_p95_ms) }),
+    ])));
+    document.getElementById("shadow-none").hidden = run.shadow.length > 0;
+    document.querySelector("#cutover tbody").replaceChildren(...run.cutover.map((c) => el("tr", { "data-service": c.service }, [
+      el("td", { text: c.service }),
+      el("td", { "data-figure": "share", text: c.share_percent === null ? "not under cut-over" : c.share_percent + " %" }),
+      el("td", { "data-figure": "local", text: String(c.local) }),
+      el("td", { "data-figure": "remote", text: String(c.remote) }),
+      el("td", { "data-figure": "remote-ratio", text: percent(c.remote_ratio) }),
+    ])));
+    document.getElementById("cutover-none").hidden = run.cutover.length > 0;
+  }
+
   function render(data, now) {
     renderSagas(data.sagas, data.checkout);
+    renderParallelRun(data.parallel_run);
     const edge = data.processes.monolith;
     set("fig-requests", String(edge.http_requests));
     set("fig-checkouts", String(checkouts(edge)));
