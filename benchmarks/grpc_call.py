@@ -32,8 +32,8 @@ def _serve_fixed(port: int, payload_product_id: int) -> None:
     django.setup()
     from apps.product.adapters import LocalProductAdapter
     from ecommerce.contracts.product.port import ProductData
-    from ecommerce.grpc.contracts import CONTRACTS
-    from ecommerce.grpc.server import build_server
+    from ecommerce.transports.grpc.contracts import CONTRACTS
+    from ecommerce.transports.grpc.server import build_server
 
     servicer = CONTRACTS["product"].servicer(LocalProductAdapter)
 
@@ -65,8 +65,8 @@ def _serve_bare(port: int, payload_product_id: int) -> None:
     import grpc
 
     from ecommerce.contracts.product.port import ProductData
-    from ecommerce.grpc.gen.product.v1 import product_pb2 as pb
-    from ecommerce.grpc.messages import fill
+    from ecommerce.transports.grpc.gen.product.v1 import product_pb2 as pb
+    from ecommerce.transports.grpc.messages import fill
 
     response = pb.GetProductResponse()
     fill(response.product, _product(payload_product_id, ProductData))
@@ -180,13 +180,13 @@ def run(calls: int) -> None:
         from django.conf import settings
 
         from apps.product.adapters import LocalProductAdapter
-        from ecommerce.grpc.contracts import CONTRACTS
+        from ecommerce.transports.grpc.contracts import CONTRACTS
 
         GrpcProductAdapter = CONTRACTS["product"].client  # noqa: N806 - a class
         from apps.product.models import Category, Product
         from ecommerce.contracts.product.port import ProductData
-        from ecommerce.grpc.gen.product.v1 import product_pb2 as pb
-        from ecommerce.grpc.messages import from_message
+        from ecommerce.transports.grpc.gen.product.v1 import product_pb2 as pb
+        from ecommerce.transports.grpc.messages import from_message
 
         category = Category.objects.create(name="Coffee", slug="coffee")
         product = Product.objects.create(

@@ -83,7 +83,7 @@ def blocks(sides: dict[str, dict], calls: int, rounds: int) -> dict[str, list[fl
     """Each side in turn, a block of calls at a time, the shadow's pool drained between blocks:
     the work its threads do (they share the interpreter with the caller) falls on the calls of
     the shadowed side, not on whichever call happens to follow it."""
-    from ecommerce import shadow
+    from ecommerce.wiring import shadow
 
     samples: dict[str, list[float]] = {label: [] for side in sides.values() for label in side}
     clock = time.perf_counter
@@ -135,12 +135,12 @@ def run(calls: int, products: int, rounds: int) -> None:
         from django.db import connections
 
         from apps.product.adapters import LocalProductAdapter
-        from ecommerce.grpc.contracts import CONTRACTS
+        from ecommerce.transports.grpc.contracts import CONTRACTS
 
         GrpcProductAdapter = CONTRACTS["product"].client  # noqa: N806 - a class
         from apps.product.models import Category, Product
-        from ecommerce import shadow
         from ecommerce.contracts.product.port import ProductQuery
+        from ecommerce.wiring import shadow
 
         category = Category.objects.create(name="Coffee", slug="coffee")
         ids = [
@@ -254,7 +254,7 @@ def run(calls: int, products: int, rounds: int) -> None:
                 [seeded],
             )
         lines = _Lines()
-        logging.getLogger("ecommerce.shadow").addHandler(lines)
+        logging.getLogger("ecommerce.wiring.shadow").addHandler(lines)
         shadow.reset()
         before = _counts()
         for product_id in ids:

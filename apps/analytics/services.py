@@ -35,7 +35,7 @@ from ecommerce.contracts.order.events import (
 )
 from ecommerce.contracts.payment.events import ChargeDeclined, ChargeSucceeded, PaymentRefunded
 from ecommerce.contracts.product.events import ProductSnapshot, StockChanged
-from ecommerce.failpoints import failpoint
+from ecommerce.wiring.failpoints import failpoint
 
 DB = "analytics"
 _REASON_LENGTH = 200

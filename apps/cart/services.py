@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from apps.cart.models import Cart, CartItem, CartReservation, OutboxEvent
-from ecommerce import resolver
 from ecommerce.contracts.cart.errors import CartEmpty, CartItemNotFound, CartLocked
 from ecommerce.contracts.cart.events import CartItemAdded, CartItemRemoved
 from ecommerce.contracts.cart.port import MAX_LINE_QUANTITY
 from ecommerce.contracts.errors import Conflict, InvalidRequest, NotFound
 from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.product.errors import OutOfStock, ProductNotFound, ProductUnavailable
-from ecommerce.outbox import emit
+from ecommerce.transports.outbox import emit
+from ecommerce.wiring import resolver
 
 DB = "cart"
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from ecommerce import resolver
 from ecommerce.contracts.cart.commands import ReleaseItems, ReserveItems
 from ecommerce.contracts.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
 from ecommerce.contracts.order.commands import ReservedLine, SagaReply, StepResult
-from ecommerce.failpoints import failpoint
-from ecommerce.messaging import CommandTask, send
+from ecommerce.transports.messaging import CommandTask, send
+from ecommerce.wiring import resolver
+from ecommerce.wiring.failpoints import failpoint
 
 
 def _reply(

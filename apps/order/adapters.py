@@ -1,5 +1,5 @@
 """The order's port in-process, over its services and selectors (served over gRPC by
-ecommerce.grpc.contracts)."""
+ecommerce.transports.grpc.contracts)."""
 
 from __future__ import annotations
 

@@ -27,7 +27,6 @@ from django.utils import timezone
 from apps.order import events, metrics
 from apps.order.models import CheckoutSaga, Order, OrderLine, SagaStep
 from apps.order.saga_lock import saga_lock
-from ecommerce import resolver, tracing
 from ecommerce.contracts.cart.commands import ReleaseItems, ReserveItems
 from ecommerce.contracts.errors import (
     Conflict,
@@ -40,8 +39,10 @@ from ecommerce.contracts.order.commands import SagaReply, StepResult
 from ecommerce.contracts.payment.errors import PaymentDeclined, PaymentError, PaymentUnavailable
 from ecommerce.contracts.product.errors import OutOfStock, ProductNotFound, ProductUnavailable
 from ecommerce.contracts.product.port import StockLine
-from ecommerce.failpoints import InjectedFailure, failpoint
-from ecommerce.messaging import send
+from ecommerce.observability import tracing
+from ecommerce.transports.messaging import send
+from ecommerce.wiring import resolver
+from ecommerce.wiring.failpoints import InjectedFailure, failpoint
 
 logger = logging.getLogger(__name__)
 

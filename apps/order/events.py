@@ -13,7 +13,7 @@ from ecommerce.contracts.order.events import (
     OrderLineData,
     SagaStepFailed,
 )
-from ecommerce.outbox import emit
+from ecommerce.transports.outbox import emit
 
 DB = "order"
 

@@ -9,13 +9,14 @@ from django.db import IntegrityError, transaction
 
 from apps.order import events, metrics
 from apps.order.models import CheckoutSaga, Order, OrderLine
-from ecommerce import resolver, tracing
 from ecommerce.contracts.cart.errors import CartEmpty, CartLocked
 from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
 from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.order.commands import SagaAdvance
-from ecommerce.failpoints import failpoint
-from ecommerce.messaging import send
+from ecommerce.observability import tracing
+from ecommerce.transports.messaging import send
+from ecommerce.wiring import resolver
+from ecommerce.wiring.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from django.conf import settings
 
 from apps.order import checkout_saga
 from apps.order import metrics as saga_metrics
-from ecommerce import metrics
 from ecommerce.contracts.order.commands import ORDER_QUEUE, SagaAdvance, SagaReply, SagaSweep
-from ecommerce.failpoints import failpoint
-from ecommerce.messaging import CommandTask, send
+from ecommerce.observability import metrics
+from ecommerce.transports.messaging import CommandTask, send
+from ecommerce.wiring.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
 

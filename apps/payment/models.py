@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from ecommerce.outbox import OutboxEventBase
+from ecommerce.transports.outbox import OutboxEventBase
 
 
 class Payment(models.Model):

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 
-from ecommerce.outbox import OutboxEventBase
+from ecommerce.transports.outbox import OutboxEventBase
 
 
 class Category(models.Model):

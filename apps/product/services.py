@@ -16,7 +16,7 @@ from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.product.errors import OutOfStock, ProductUnavailable
 from ecommerce.contracts.product.events import ProductCreated, ProductUpdated, StockChanged
 from ecommerce.contracts.product.port import StockLine
-from ecommerce.outbox import emit
+from ecommerce.transports.outbox import emit
 
 DB = "product"
 

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ecommerce import metrics
 from ecommerce.console.graph import MONOLITH, Topology
+from ecommerce.observability import metrics
 
 TIMEOUT_SECONDS = 0.8
 

@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 
 from apps.analytics.consumer import AnalyticsConsumer, ConsumerStats
-from ecommerce import kafka
-from ecommerce.relay import OutboxRelay
+from ecommerce.transports import kafka
+from ecommerce.transports.relay import OutboxRelay
 
 
 def relay_all() -> int:

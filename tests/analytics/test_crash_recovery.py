@@ -12,7 +12,7 @@ from apps.cart.models import OutboxEvent as CartOutbox
 from apps.order.models import OutboxEvent as OrderOutbox
 from apps.payment.models import OutboxEvent as PaymentOutbox
 from apps.product.models import OutboxEvent as ProductOutbox
-from ecommerce import kafka
+from ecommerce.transports import kafka
 from tests.analytics import shop
 from tests.fixtures.kafka import manage, topic_messages
 

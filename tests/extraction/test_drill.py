@@ -21,9 +21,9 @@ import phases
 from apps.order.models import Order, OrderLine
 from apps.payment.models import Payment
 from apps.product.models import Product, StockHold
-from ecommerce import resolver, shadow
 from ecommerce.contracts.errors import ServiceUnavailable
 from ecommerce.models import CutoverShare
+from ecommerce.wiring import resolver, shadow
 from tests.factories import ProductFactory, UserFactory
 from tests.fixtures.metrics import scrape, value
 from tests.fixtures.services import database_url, empty_database

@@ -22,7 +22,8 @@ from apps.order.models import OutboxEvent as OrderOutbox
 from apps.payment.models import OutboxEvent as PaymentOutbox
 from apps.payment.models import Payment
 from apps.product.models import OutboxEvent as ProductOutbox
-from ecommerce import kafka, kafka_broker
+from ecommerce.devservers import kafka_broker
+from ecommerce.transports import kafka
 from tests.analytics import shop
 from tests.factories import ProductFactory
 from tests.faults.invariants import assert_consistent, wait_for

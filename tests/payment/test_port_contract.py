@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from ecommerce import resolver
 from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
 from ecommerce.contracts.payment.errors import (
     PaymentDeclined,
@@ -13,6 +12,7 @@ from ecommerce.contracts.payment.errors import (
     WebhookSignatureInvalid,
 )
 from ecommerce.contracts.payment.port import PaymentData, PaymentPort, RefundData, WebhookReceipt
+from ecommerce.wiring import resolver
 from tests.payment.charges import new_key, new_order_id
 
 pytestmark = pytest.mark.django_db(databases=["default", "payment"])

@@ -9,10 +9,10 @@ import pytest
 from django.conf import settings as django_settings
 
 from ecommerce.contracts.errors import ServiceUnavailable
-from ecommerce.grpc.channels import close_channels
-from ecommerce.grpc.contracts import CONTRACTS
-from ecommerce.grpc.gen.product.v1 import product_pb2
-from ecommerce.grpc.interceptors import outgoing_metadata
+from ecommerce.transports.grpc.channels import close_channels
+from ecommerce.transports.grpc.contracts import CONTRACTS
+from ecommerce.transports.grpc.gen.product.v1 import product_pb2
+from ecommerce.transports.grpc.interceptors import outgoing_metadata
 from tests.factories import ProductFactory
 from tests.fixtures.broker import purge_queues
 from tests.fixtures.services import ServiceProcess, free_port

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from ecommerce import resolver
+from ecommerce.wiring import resolver
 from tests.factories import UserFactory
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from apps.order.models import CheckoutSaga, Order
-from ecommerce import resolver
+from ecommerce.wiring import resolver
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

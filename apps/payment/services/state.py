@@ -12,7 +12,7 @@ from django.db import transaction
 from apps.payment.models import OutboxEvent, Payment
 from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.payment.events import ChargeDeclined, ChargeSucceeded, PaymentEvent
-from ecommerce.outbox import emit
+from ecommerce.transports.outbox import emit
 
 DB = "payment"
 S = Payment.Status
