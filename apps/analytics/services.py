@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import connections, models, transaction
+from django.db import OperationalError, connections, models, transaction
 from django.utils import timezone
 
 from apps.analytics.events import Event
@@ -238,5 +238,5 @@ def events_record(*, events: Sequence[Event]) -> RecordOutcome:
                 )
                 for e in fresh
             )
-            failpoint("analytics.before_commit")
+            failpoint("analytics.before_commit", error=OperationalError)
     return RecordOutcome(counted=len(fresh), duplicates=len(events) - len(fresh))

@@ -33,7 +33,7 @@ def _reply(
 
 @shared_task(name=ReserveItems.name, base=CommandTask)
 def reserve_items(**kwargs) -> None:
-    failpoint(f"task.{ReserveItems.name}")
+    failpoint(f"task.{ReserveItems.name}", error=InvalidRequest)
     command = ReserveItems.decode(kwargs)
     try:
         reservation = resolver.cart().reserve(
@@ -64,7 +64,7 @@ def reserve_items(**kwargs) -> None:
 
 @shared_task(name=ReleaseItems.name, base=CommandTask)
 def release_items(**kwargs) -> None:
-    failpoint(f"task.{ReleaseItems.name}")
+    failpoint(f"task.{ReleaseItems.name}", error=InvalidRequest)
     command = ReleaseItems.decode(kwargs)
     try:
         reservation = resolver.cart().release(

@@ -42,7 +42,7 @@ from ecommerce.contracts.product.port import StockLine
 from ecommerce.observability import tracing
 from ecommerce.transports.messaging import send
 from ecommerce.wiring import resolver
-from ecommerce.wiring.failpoints import InjectedFailure, failpoint
+from ecommerce.wiring.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
 
@@ -459,11 +459,11 @@ def charge_payment(saga: CheckoutSaga) -> Wait | None:
 def commit(saga: CheckoutSaga) -> Wait | None:
     step = step_start(saga, Step.COMMIT)
     try:
-        failpoint("saga.commit")
+        failpoint("saga.commit", error=Conflict)  # as the cart refuses a released reservation
         # Stock first: a confirmed hold cannot be given back, a committed cart cannot be undone.
         resolver.product().stock_confirm(hold_key=saga.hold_key)
         resolver.cart().commit(reservation_key=saga.reservation_key)
-    except (Conflict, NotFound, InjectedFailure) as exc:
+    except (Conflict, NotFound) as exc:
         step_failed(saga, Step.COMMIT, reason=FailureReason.COMMIT_FAILED, error=str(exc))
     except ServiceUnavailable as exc:
         return _retry_or_fail(saga, step, FailureReason.COMMIT_FAILED, exc.message)

@@ -6,6 +6,7 @@ import logging
 import re
 
 from django.db import IntegrityError, transaction
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from apps.order import events, metrics
 from apps.order.models import CheckoutSaga, Order, OrderLine
@@ -26,7 +27,7 @@ PAYMENT_METHOD = re.compile(r"^[A-Za-z0-9_]{1,100}\Z")
 
 def _start_saga(order_id: int) -> None:
     try:
-        failpoint("order.start_saga")
+        failpoint("order.start_saga", error=BrokerUnreachable)
         send(SagaAdvance(order_id=order_id))
     except Exception:  # the broker is down: the order is safe, the sweep starts its saga
         logger.exception("could not start the saga of order %s; the sweep will", order_id)

@@ -4,8 +4,10 @@
 every real deployment, where each check is one environment lookup.
 
 Actions: `kill` (this process), `killgroup` (its whole process group: a worker and its pool
-children at once), `error` (raise InjectedFailure), `unavailable` (raise ServiceUnavailable, the
-transient error every caller retries).
+children at once), `error` (raise the error the operation at that place really raises when it
+fails, which the place names: `failpoint("saga.commit", error=Conflict)`, so the code around it
+handles the injected failure exactly as a real one and nothing catches a test-only type), and
+`unavailable` (raise ServiceUnavailable, the transient error every caller retries).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import signal
 from ecommerce.contracts.errors import ServiceUnavailable
 
 
-class InjectedFailure(RuntimeError):
-    """Raised by a failpoint armed with `error`."""
+class NoErrorHere(LookupError):
+    """`error` armed at a failpoint that names no error: that place can only crash."""
 
 
 def _armed() -> dict[str, str]:
@@ -26,7 +28,8 @@ def _armed() -> dict[str, str]:
     return {name.strip(): action.strip() for name, action in pairs}
 
 
-def failpoint(name: str) -> None:
+def failpoint(name: str, *, error: type[Exception] | None = None) -> None:
+    """Act on `name` if it is armed; `error` is what the operation here raises when it fails."""
     action = _armed().get(name)
     if action is None:
         return
@@ -36,6 +39,8 @@ def failpoint(name: str) -> None:
     if action == "killgroup":
         os.killpg(os.getpgid(0), signal.SIGKILL)
     if action == "error":
-        raise InjectedFailure(f"failpoint {name}")
+        if error is None:
+            raise NoErrorHere(f"failpoint {name} names no error: arm it with kill or unavailable")
+        raise error(f"failpoint {name}")
     if action == "unavailable":
         raise ServiceUnavailable(f"failpoint {name}")

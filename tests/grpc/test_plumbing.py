@@ -25,8 +25,9 @@ from ecommerce.contracts.errors import ServiceUnavailable
 from ecommerce.observability.logging import JsonFormatter, TraceContextFilter
 from ecommerce.transports.grpc.contracts import CONTRACTS
 from ecommerce.transports.grpc.gen.product.v1 import product_pb2, product_pb2_grpc
-from ecommerce.transports.grpc.interceptors import ClientInterceptor, ServerInterceptor
+from ecommerce.transports.grpc.interceptors import ServerInterceptor
 from ecommerce.transports.grpc.server import build_server
+from tests.fixtures.grpc_client import ClientInterceptor
 
 pytestmark = pytest.mark.django_db(databases=["default", "product", "cart"], transaction=True)
 

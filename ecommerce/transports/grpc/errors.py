@@ -52,14 +52,6 @@ def trailing_metadata_for(error: DomainError) -> tuple[tuple[str, str | bytes], 
     return ((CODE_KEY, error.code), (DETAILS_KEY, details), NO_RETRY)
 
 
-def domain_code(error: grpc.RpcError) -> str | None:
-    """The domain code a servicer attached, or None for a transport or unexpected failure."""
-    for key, value in error.trailing_metadata() or ():
-        if key == CODE_KEY:
-            return value
-    return None
-
-
 def domain_error(error: grpc.RpcError, *, service: str) -> DomainError:
     """The exception the in-process adapter would have raised for this failed call."""
     metadata = dict(error.trailing_metadata() or ())

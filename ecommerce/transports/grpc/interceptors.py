@@ -2,9 +2,9 @@
 
 The server side is one interceptor. The client side is `outgoing_metadata` plus `observe`,
 applied by `GrpcClient.call` itself: grpcio's client-interceptor machinery wraps every call in
-extra Python objects, and the adapter has to stay close to a bare grpcio call.
-`ClientInterceptor` applies the same to any other channel. Trace context is OpenTelemetry's
-own gRPC instrumentation, put in front of these when tracing is on (`ecommerce.observability.tracing`).
+extra Python objects, and the adapter has to stay close to a bare grpcio call. Trace context
+is OpenTelemetry's own gRPC instrumentation, put in front of these when tracing is on
+(`ecommerce.observability.tracing`).
 """
 
 from __future__ import annotations
@@ -66,32 +66,6 @@ def observe(histogram: Histogram, service: str, method: str, code: str, seconds:
     if child is None:
         child = _observers.setdefault(key, histogram.labels(service, method, code))
     child.observe(seconds)
-
-
-class _ClientCallDetails(grpc.ClientCallDetails):
-    def __init__(self, details: grpc.ClientCallDetails, metadata: list) -> None:
-        self.method = details.method
-        self.timeout = details.timeout
-        self.metadata = metadata
-        self.credentials = details.credentials
-        self.wait_for_ready = details.wait_for_ready
-        self.compression = details.compression
-
-
-class ClientInterceptor(grpc.UnaryUnaryClientInterceptor):
-    """Adds the service token; times the call."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def intercept_unary_unary(self, continuation, client_call_details, request):
-        metadata = [*(client_call_details.metadata or ()), *outgoing_metadata(self._token)]
-        started = time.perf_counter()
-        outcome = continuation(_ClientCallDetails(client_call_details, metadata), request)
-        # A blocking call has finished here, so code() does not wait.
-        service, method = split_method(client_call_details.method)
-        observe(CLIENT_HANDLED, service, method, outcome.code().name, time.perf_counter() - started)
-        return outcome
 
 
 class ServerInterceptor(grpc.ServerInterceptor):

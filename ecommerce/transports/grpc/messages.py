@@ -119,10 +119,6 @@ def fill_values(
     return message
 
 
-def to_message(cls: type[Message], dto: Any) -> Message:
-    return fill(cls(), dto)
-
-
 def from_message(cls: type, message: Message) -> Any:
     """The dataclass `cls` rebuilt from a message of the mirroring type.
 
