@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from apps.analytics.events import Event
 from apps.analytics.models import (
+    DB,
     ActivityBucket,
     CatalogueEntry,
     FailureCount,
@@ -37,7 +38,6 @@ from ecommerce.contracts.payment.events import ChargeDeclined, ChargeSucceeded, 
 from ecommerce.contracts.product.events import ProductSnapshot, StockChanged
 from ecommerce.wiring.failpoints import failpoint
 
-DB = "analytics"
 _REASON_LENGTH = 200
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from apps.cart.models import Cart, CartItem, CartReservation, OutboxEvent
+from apps.cart.models import DB, Cart, CartItem, CartReservation, OutboxEvent
 from ecommerce.contracts.cart.errors import CartEmpty, CartItemNotFound, CartLocked
 from ecommerce.contracts.cart.events import CartItemAdded, CartItemRemoved
 from ecommerce.contracts.cart.port import MAX_LINE_QUANTITY
@@ -13,8 +13,6 @@ from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.product.errors import OutOfStock, ProductNotFound, ProductUnavailable
 from ecommerce.transports.outbox import emit
 from ecommerce.wiring import resolver
-
-DB = "cart"
 
 
 def _emit(event: CartItemAdded | CartItemRemoved) -> None:
@@ -105,7 +103,10 @@ def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> tuple[Cart
         return cart, items
 
 
-def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
+def cart_set_quantity(
+    *, user_id: int, product_id: int, quantity: int
+) -> tuple[Cart, list[CartItem]]:
+    """Set the product's line to `quantity`. Returns the cart and its lines, as add does."""
     _check_quantity(quantity)
     try:
         product = resolver.product().get(product_id)  # outside the transaction: may be remote
@@ -113,11 +114,8 @@ def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
         product = None
     with transaction.atomic(using=DB):
         cart = _locked_cart(user_id)
-        item = cart.items.filter(product_id=product_id).first()
-        if item is None:
-            raise CartItemNotFound(
-                f"Product {product_id} is not in the cart.", {"product_id": product_id}
-            )
+        items = list(cart.items.all())
+        item = _line(items, product_id)
         change = quantity - item.quantity
         if quantity > item.quantity:
             # Growing a line is adding to the cart: the same rules apply. Shrinking is always
@@ -143,17 +141,16 @@ def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
                     line_quantity=quantity,
                 )
             )
-        return cart
+        return cart, items
 
 
-def cart_remove_item(*, user_id: int, product_id: int) -> Cart:
+def cart_remove_item(*, user_id: int, product_id: int) -> tuple[Cart, list[CartItem]]:
+    """Drop the product's line. Returns the cart and its remaining lines, as add does."""
     with transaction.atomic(using=DB):
         cart = _locked_cart(user_id)
-        item = cart.items.filter(product_id=product_id).first()
-        if item is None:
-            raise CartItemNotFound(
-                f"Product {product_id} is not in the cart.", {"product_id": product_id}
-            )
+        items = list(cart.items.all())
+        item = _line(items, product_id)
+        items.remove(item)
         item.delete()
         _emit(
             CartItemRemoved(
@@ -163,7 +160,16 @@ def cart_remove_item(*, user_id: int, product_id: int) -> Cart:
                 line_quantity=0,
             )
         )
-        return cart
+        return cart, items
+
+
+def _line(items: list[CartItem], product_id: int) -> CartItem:
+    item = next((i for i in items if i.product_id == product_id), None)
+    if item is None:
+        raise CartItemNotFound(
+            f"Product {product_id} is not in the cart.", {"product_id": product_id}
+        )
+    return item
 
 
 def _snapshot(cart: Cart) -> list[dict]:

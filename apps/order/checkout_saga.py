@@ -25,7 +25,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from apps.order import events, metrics
-from apps.order.models import CheckoutSaga, Order, OrderLine, SagaStep
+from apps.order.models import DB, CheckoutSaga, Order, OrderLine, SagaStep
 from apps.order.saga_lock import saga_lock
 from ecommerce.contracts.cart.commands import ReleaseItems, ReserveItems
 from ecommerce.contracts.errors import (
@@ -45,8 +45,6 @@ from ecommerce.wiring import resolver
 from ecommerce.wiring.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
-
-DB = "order"
 
 
 class Step(StrEnum):

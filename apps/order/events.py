@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from apps.order.models import Order, OrderLine, OutboxEvent
+from apps.order.models import DB, Order, OrderLine, OutboxEvent
 from ecommerce.contracts.order.events import (
     OrderCompleted,
     OrderCreated,
@@ -14,8 +14,6 @@ from ecommerce.contracts.order.events import (
     SagaStepFailed,
 )
 from ecommerce.transports.outbox import emit
-
-DB = "order"
 
 
 def _lines(order: Order, lines: Iterable[OrderLine] | None) -> tuple[OrderLineData, ...]:

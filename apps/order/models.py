@@ -7,6 +7,10 @@ from django.db.models import Q
 
 from ecommerce.transports.outbox import OutboxEventBase
 
+# The database alias of this app: the router sends its models there, and every transaction,
+# raw cursor and outbox write of the app names it.
+DB = "order"
+
 
 class Order(models.Model):
     class Status(models.TextChoices):

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from apps.order import events, metrics
-from apps.order.models import CheckoutSaga, Order, OrderLine
+from apps.order.models import DB, CheckoutSaga, Order, OrderLine
 from ecommerce.contracts.cart.errors import CartEmpty, CartLocked
 from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
 from ecommerce.contracts.keys import key_check
@@ -21,7 +21,6 @@ from ecommerce.wiring.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
 
-DB = "order"
 PAYMENT_METHOD = re.compile(r"^[A-Za-z0-9_]{1,100}\Z")
 
 

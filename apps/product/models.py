@@ -8,6 +8,10 @@ from django.db.models.functions import Upper
 
 from ecommerce.transports.outbox import OutboxEventBase
 
+# The database alias of this app: the router sends its models there, and every transaction,
+# raw cursor and outbox write of the app names it.
+DB = "product"
+
 
 class Category(models.Model):
     name = models.CharField(max_length=120, unique=True)
