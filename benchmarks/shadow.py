@@ -15,15 +15,14 @@ import argparse
 import logging
 import os
 import platform
-import subprocess
-import sys
 import time
 from contextlib import ExitStack
 
 import psycopg
 from psycopg import sql
 
-from benchmarks.grpc_call import ROOT, summary
+from benchmarks.grpc_call import summary
+from benchmarks.product_service import scratch_setup, serve_product
 
 
 def _copy_database(server: str, source: str, name: str) -> str:
@@ -101,36 +100,13 @@ def blocks(sides: dict[str, dict], calls: int, rounds: int) -> dict[str, list[fl
 
 
 def run(calls: int, products: int, rounds: int) -> None:
-    from benchmarks.saga import free_port, scratch_database, wait_for
-
-    postgres = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
     with ExitStack() as stack:
-        database = stack.enter_context(scratch_database(postgres))
-        env = dict(
-            os.environ,
-            ECOMMERCE_MODE="services",
-            DJANGO_SETTINGS_MODULE="settings.services",
-            DATABASE_URL=database,
+        env = scratch_setup(
+            stack,
             REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
-            PHASE="0",
-            EXTRACTED="",
             SHADOW="",
             CUTOVER="",
-            KAFKA_BOOTSTRAP_SERVERS="",
-            LOG_LEVEL="WARNING",
         )
-        os.environ.update(env)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate_all", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        import django
-
-        django.setup()
-        import grpc
         from django.conf import settings
         from django.db import connections
 
@@ -158,35 +134,11 @@ def run(calls: int, products: int, rounds: int) -> None:
         # The service's own database: a copy of the monolith's (phase 0 keeps the catalogue in
         # the `product` schema of DATABASE_URL).
         connections.close_all()
-        server, _, name = database.rpartition("/")
+        server, _, name = env["DATABASE_URL"].rpartition("/")
         copy_name = f"{name}_service"
         copy = _copy_database(server, name, copy_name)
         stack.callback(_drop_database, server, copy_name)
-        grpc_port = free_port()
-        serve_log = stack.enter_context(open(os.devnull, "wb"))  # noqa: SIM115
-        served = subprocess.Popen(
-            [
-                sys.executable, "manage.py", "serve", "product", "--no-worker",
-                "--grpc-port", str(grpc_port), "--http-port", str(free_port()),
-            ],
-            cwd=ROOT,
-            env=dict(env, ECOMMERCE_SERVES="product", DATABASE_URL=copy),
-            stdout=serve_log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        stack.callback(lambda: (served.terminate(), served.wait(15)))
-
-        def healthy() -> bool:
-            from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-            with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-                try:
-                    stub = health_pb2_grpc.HealthStub(channel)
-                    return stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1
-                except grpc.RpcError:
-                    return False
-
-        wait_for(healthy, "serve product")
+        grpc_port = serve_product(stack, env, DATABASE_URL=copy)
         settings.GRPC_TARGETS = {**settings.GRPC_TARGETS, "product": f"127.0.0.1:{grpc_port}"}
         local = LocalProductAdapter()
         remote = GrpcProductAdapter()
