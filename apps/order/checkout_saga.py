@@ -303,17 +303,7 @@ def _take_reservation(order: Order, reservation: StepResult) -> None:
     items = reservation.items
     order.refresh_from_db(fields=["lines"])  # forget the lines read before
     OrderLine.objects.filter(order=order).delete()
-    OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order,
-            product_id=item.product_id,
-            sku=item.sku,
-            name=item.name,
-            quantity=item.quantity,
-            unit_price=item.unit_price,
-        )
-        for item in items
-    )
+    OrderLine.objects.bulk_create(OrderLine.of(order, item) for item in items)
     order.total = sum(item.quantity * item.unit_price for item in items)
     order.currency = reservation.currency or order.currency
     order.save(update_fields=["total", "currency", "updated_at"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from apps.order.models import DB, Order, OrderLine, OutboxEvent
+from apps.order.models import DB, Order, OrderLine, OutboxEvent, line_values
 from ecommerce.contracts.order.events import (
     OrderCompleted,
     OrderCreated,
@@ -17,16 +17,8 @@ from ecommerce.transports.outbox import emit
 
 
 def _lines(order: Order, lines: Iterable[OrderLine] | None) -> tuple[OrderLineData, ...]:
-    return tuple(
-        OrderLineData(
-            product_id=line.product_id,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            sku=line.sku,
-            name=line.name,
-        )
-        for line in (order.lines.all() if lines is None else lines)
-    )
+    source = order.lines.all() if lines is None else lines
+    return tuple(OrderLineData(**line_values(line)) for line in source)
 
 
 def _emit(event: OrderEvent) -> None:

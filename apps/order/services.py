@@ -62,17 +62,7 @@ def order_checkout(
                 currency=cart.currency,
                 trace_id=(tracing.current_ids() or ("",))[0],
             )
-            lines = OrderLine.objects.bulk_create(
-                OrderLine(
-                    order=order,
-                    product_id=line.product_id,
-                    sku=line.sku,
-                    name=line.name,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                )
-                for line in cart.items
-            )
+            lines = OrderLine.objects.bulk_create(OrderLine.of(order, line) for line in cart.items)
             CheckoutSaga.objects.create(order=order, step="reserve_cart")
             events.order_created(order, lines)
             transaction.on_commit(lambda: _start_saga(order.pk), using=DB)
