@@ -121,14 +121,20 @@ def test_webhook_apply_answers_a_receipt(local_stripe):
     assert again.duplicate is True
 
 
-def test_find_asks_stripe_about_a_charge_whose_answer_was_lost(local_stripe, settings):
-    # given: Stripe charged, the answer never arrived
+def _charge_whose_answer_is_lost(local_stripe, settings):
+    """A charge Stripe made whose answer never arrived (no retry): the port and its key."""
     port = resolver.payment()
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     key = new_key()
     local_stripe.drop_next(after_executing=True, match="/confirm")
     with pytest.raises(PaymentUnavailable):
         _charge(port, idempotency_key=key)
+    return port, key
+
+
+def test_find_asks_stripe_about_a_charge_whose_answer_was_lost(local_stripe, settings):
+    # given: Stripe charged, the answer never arrived
+    port, key = _charge_whose_answer_is_lost(local_stripe, settings)
     confirmations = local_stripe.stats()["confirmations"]
     # when: a compensating saga asks whether money was taken
     found = port.find_by_idempotency_key(idempotency_key=key)
@@ -154,12 +160,7 @@ def test_find_says_open_and_uncharged_when_stripe_never_confirmed(local_stripe, 
 
 def test_find_cannot_answer_for_an_open_payment_while_stripe_is_down(local_stripe, settings):
     # given
-    port = resolver.payment()
-    settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    key = new_key()
-    local_stripe.drop_next(after_executing=True, match="/confirm")
-    with pytest.raises(PaymentUnavailable):
-        _charge(port, idempotency_key=key)
+    port, key = _charge_whose_answer_is_lost(local_stripe, settings)
     local_stripe.stop()
     # when / then: "unknown" is not "no money taken"
     with pytest.raises(PaymentUnavailable):
