@@ -13,20 +13,13 @@ from ecommerce.contracts.payment.errors import (
 )
 from ecommerce.contracts.payment.port import PaymentData, PaymentPort, RefundData, WebhookReceipt
 from ecommerce.wiring import resolver
-from tests.payment.charges import new_key, new_order_id
+from tests.payment.charges import new_key, new_order_id, port_charge
 
 pytestmark = pytest.mark.django_db(databases=["default", "payment"])
 
 
 def _charge(port, **overrides) -> PaymentData:
-    params = {
-        "order_id": new_order_id(),
-        "amount": 1999,
-        "currency": "USD",
-        "payment_method": "pm_card_visa",
-        "idempotency_key": new_key(),
-    }
-    return port.charge(**(params | overrides))
+    return port_charge(port, **({"amount": 1999} | overrides))
 
 
 def test_the_resolver_hands_out_a_payment_port(local_stripe):
