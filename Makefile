@@ -27,7 +27,7 @@ seed: migrate
 
 # First refuse, in one line, a setting the platform cannot start without: before any process.
 run: install
-	@$(PY) -m ecommerce.launch $(PHASE)
+	@$(PY) -m ecommerce.wiring.launch $(PHASE)
 	@$(MAKE) --no-print-directory seed
 	$(PY) manage.py run_platform --phase $(PHASE) --port $(PORT)
 
@@ -69,7 +69,7 @@ $(BUF): package.json
 	touch $@
 
 proto: install
-	$(PY) -m ecommerce.grpc.generate
+	$(PY) -m ecommerce.transports.grpc.generate
 
 proto-lint: install $(BUF)
 	$(BUF) lint
@@ -79,7 +79,7 @@ proto-lint: install $(BUF)
 	else \
 		echo "buf breaking: $(BREAKING_AGAINST) has no contracts yet, nothing to compare"; \
 	fi
-	$(PY) -m ecommerce.grpc.generate --check
+	$(PY) -m ecommerce.transports.grpc.generate --check
 
 # Phase parity: the API, saga and crash-recovery suites, unchanged, in phase 0 (one process),
 # in phases 1 and 2 (the cart, then the catalogue too, as services) and in phase 3 (every app a

@@ -1,8 +1,8 @@
 """gunicorn's configuration, read from the working directory by every `gunicorn` the platform
 runs (Procfiles, compose, Kubernetes, benchmarks): metrics in prometheus_client's multiprocess
-mode, so one scrape of /metrics sees every worker (ecommerce/metrics.py)."""
+mode, so one scrape of /metrics sees every worker (ecommerce/observability/metrics.py)."""
 
-from ecommerce import metrics
+from ecommerce.observability import metrics
 
 # Before any worker imports prometheus_client: a fresh directory for this server's workers.
 metrics.multiprocess_prepare("web")

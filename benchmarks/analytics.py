@@ -131,7 +131,7 @@ def _reset() -> None:
 
 def bench_relay(count: int) -> float:
     from apps.order.models import OutboxEvent
-    from ecommerce.relay import OutboxRelay
+    from ecommerce.transports.relay import OutboxRelay
 
     rows, _ = _rows(count, seed=1)
     OutboxEvent.objects.using("order").bulk_create(rows, batch_size=2000)
@@ -261,7 +261,7 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from ecommerce import kafka_broker
+    from ecommerce.devservers import kafka_broker
 
     broker, port = kafka_broker.start()
     try:

@@ -20,9 +20,8 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.product_service import ROOT, scratch_setup, serve_product
 
 
 def _serve_fixed(port: int, payload_product_id: int) -> None:
@@ -32,8 +31,8 @@ def _serve_fixed(port: int, payload_product_id: int) -> None:
     django.setup()
     from apps.product.adapters import LocalProductAdapter
     from ecommerce.contracts.product.port import ProductData
-    from ecommerce.grpc.contracts import CONTRACTS
-    from ecommerce.grpc.server import build_server
+    from ecommerce.transports.grpc.contracts import CONTRACTS
+    from ecommerce.transports.grpc.server import build_server
 
     servicer = CONTRACTS["product"].servicer(LocalProductAdapter)
 
@@ -65,8 +64,8 @@ def _serve_bare(port: int, payload_product_id: int) -> None:
     import grpc
 
     from ecommerce.contracts.product.port import ProductData
-    from ecommerce.grpc.gen.product.v1 import product_pb2 as pb
-    from ecommerce.grpc.messages import fill
+    from ecommerce.transports.grpc.gen.product.v1 import product_pb2 as pb
+    from ecommerce.transports.grpc.messages import fill
 
     response = pb.GetProductResponse()
     fill(response.product, _product(payload_product_id, ProductData))
@@ -150,43 +149,21 @@ def main() -> None:
 
 
 def run(calls: int) -> None:
-    from benchmarks.saga import free_port, scratch_database, wait_for
+    from benchmarks.saga import free_port
 
-    postgres = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
     with ExitStack() as stack:
-        database = stack.enter_context(scratch_database(postgres))
-        env = dict(
-            os.environ,
-            ECOMMERCE_MODE="services",
-            DJANGO_SETTINGS_MODULE="settings.services",
-            DATABASE_URL=database,
-            PHASE="0",
-            EXTRACTED="",
-            KAFKA_BOOTSTRAP_SERVERS="",
-            LOG_LEVEL="WARNING",
-        )
-        os.environ.update(env)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate_all", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        import django
-
-        django.setup()
+        env = scratch_setup(stack)
         import grpc
         from django.conf import settings
 
         from apps.product.adapters import LocalProductAdapter
-        from ecommerce.grpc.contracts import CONTRACTS
+        from ecommerce.transports.grpc.contracts import CONTRACTS
 
         GrpcProductAdapter = CONTRACTS["product"].client  # noqa: N806 - a class
         from apps.product.models import Category, Product
         from ecommerce.contracts.product.port import ProductData
-        from ecommerce.grpc.gen.product.v1 import product_pb2 as pb
-        from ecommerce.grpc.messages import from_message
+        from ecommerce.transports.grpc.gen.product.v1 import product_pb2 as pb
+        from ecommerce.transports.grpc.messages import from_message
 
         category = Category.objects.create(name="Coffee", slug="coffee")
         product = Product.objects.create(
@@ -198,33 +175,10 @@ def run(calls: int) -> None:
             category=category,
             stock=120,
         )
-        real_port, fixed_port, bare_port = free_port(), free_port(), free_port()
-        serve_log = stack.enter_context(open(os.devnull, "wb"))  # noqa: SIM115
-        served = subprocess.Popen(
-            [
-                sys.executable, "manage.py", "serve", "product", "--no-worker",
-                "--grpc-port", str(real_port), "--http-port", str(free_port()),
-            ],
-            cwd=ROOT,
-            env=dict(env, ECOMMERCE_SERVES="product"),
-            stdout=serve_log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        stack.callback(lambda: (served.terminate(), served.wait(15)))
+        real_port = serve_product(stack, env)
+        fixed_port, bare_port = free_port(), free_port()
         _spawn(stack, ["--serve-fixed", str(fixed_port), "--product-id", str(product.pk)], env)
         _spawn(stack, ["--serve-bare", str(bare_port), "--product-id", str(product.pk)], env)
-
-        def healthy() -> bool:
-            from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-            with grpc.insecure_channel(f"127.0.0.1:{real_port}") as channel:
-                try:
-                    stub = health_pb2_grpc.HealthStub(channel)
-                    return stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1
-                except grpc.RpcError:
-                    return False
-
-        wait_for(healthy, "serve product")
 
         local = LocalProductAdapter()
         settings.GRPC_TARGETS = {**settings.GRPC_TARGETS, "product": f"127.0.0.1:{real_port}"}

@@ -1,5 +1,5 @@
 """What the per-request metrics cost: one counter increment, one histogram observation, and the
-wrapper `ecommerce/resolver.py` puts around each method of every adapter it hands out
+wrapper `ecommerce/wiring/resolver.py` puts around each method of every adapter it hands out
 (`port_call_duration_seconds{service,method,transport}`).
 
 The wrapped method does nothing, so the difference between a wrapped and a bare call is the
@@ -38,7 +38,7 @@ def measure(calls: int, rounds: int) -> dict[str, float]:
     django.setup()
     from prometheus_client import Counter, Histogram
 
-    from ecommerce.resolver import IN_PROCESS, PORT_CALL_DURATION, _timed_method
+    from ecommerce.wiring.resolver import IN_PROCESS, PORT_CALL_DURATION, _timed_method
 
     class Adapter:
         def get(self, product_id: int) -> int:

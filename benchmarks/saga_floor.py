@@ -26,7 +26,7 @@ from django.db import connections, transaction
 
 from ecommerce.contracts.cart.commands import CART_QUEUE
 from ecommerce.contracts.order.commands import ORDER_QUEUE
-from ecommerce.messaging import CommandTask, publish
+from ecommerce.transports.messaging import CommandTask, publish
 
 START = "bench.floor_start"
 RESERVE = "bench.floor_reserve"

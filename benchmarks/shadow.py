@@ -15,15 +15,14 @@ import argparse
 import logging
 import os
 import platform
-import subprocess
-import sys
 import time
 from contextlib import ExitStack
 
 import psycopg
 from psycopg import sql
 
-from benchmarks.grpc_call import ROOT, summary
+from benchmarks.grpc_call import summary
+from benchmarks.product_service import scratch_setup, serve_product
 
 
 def _copy_database(server: str, source: str, name: str) -> str:
@@ -83,7 +82,7 @@ def blocks(sides: dict[str, dict], calls: int, rounds: int) -> dict[str, list[fl
     """Each side in turn, a block of calls at a time, the shadow's pool drained between blocks:
     the work its threads do (they share the interpreter with the caller) falls on the calls of
     the shadowed side, not on whichever call happens to follow it."""
-    from ecommerce import shadow
+    from ecommerce.wiring import shadow
 
     samples: dict[str, list[float]] = {label: [] for side in sides.values() for label in side}
     clock = time.perf_counter
@@ -101,46 +100,23 @@ def blocks(sides: dict[str, dict], calls: int, rounds: int) -> dict[str, list[fl
 
 
 def run(calls: int, products: int, rounds: int) -> None:
-    from benchmarks.saga import free_port, scratch_database, wait_for
-
-    postgres = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
     with ExitStack() as stack:
-        database = stack.enter_context(scratch_database(postgres))
-        env = dict(
-            os.environ,
-            ECOMMERCE_MODE="services",
-            DJANGO_SETTINGS_MODULE="settings.services",
-            DATABASE_URL=database,
+        env = scratch_setup(
+            stack,
             REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
-            PHASE="0",
-            EXTRACTED="",
             SHADOW="",
             CUTOVER="",
-            KAFKA_BOOTSTRAP_SERVERS="",
-            LOG_LEVEL="WARNING",
         )
-        os.environ.update(env)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate_all", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        import django
-
-        django.setup()
-        import grpc
         from django.conf import settings
         from django.db import connections
 
         from apps.product.adapters import LocalProductAdapter
-        from ecommerce.grpc.contracts import CONTRACTS
+        from ecommerce.transports.grpc.contracts import CONTRACTS
 
         GrpcProductAdapter = CONTRACTS["product"].client  # noqa: N806 - a class
         from apps.product.models import Category, Product
-        from ecommerce import shadow
         from ecommerce.contracts.product.port import ProductQuery
+        from ecommerce.wiring import shadow
 
         category = Category.objects.create(name="Coffee", slug="coffee")
         ids = [
@@ -158,35 +134,11 @@ def run(calls: int, products: int, rounds: int) -> None:
         # The service's own database: a copy of the monolith's (phase 0 keeps the catalogue in
         # the `product` schema of DATABASE_URL).
         connections.close_all()
-        server, _, name = database.rpartition("/")
+        server, _, name = env["DATABASE_URL"].rpartition("/")
         copy_name = f"{name}_service"
         copy = _copy_database(server, name, copy_name)
         stack.callback(_drop_database, server, copy_name)
-        grpc_port = free_port()
-        serve_log = stack.enter_context(open(os.devnull, "wb"))  # noqa: SIM115
-        served = subprocess.Popen(
-            [
-                sys.executable, "manage.py", "serve", "product", "--no-worker",
-                "--grpc-port", str(grpc_port), "--http-port", str(free_port()),
-            ],
-            cwd=ROOT,
-            env=dict(env, ECOMMERCE_SERVES="product", DATABASE_URL=copy),
-            stdout=serve_log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        stack.callback(lambda: (served.terminate(), served.wait(15)))
-
-        def healthy() -> bool:
-            from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-            with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-                try:
-                    stub = health_pb2_grpc.HealthStub(channel)
-                    return stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1
-                except grpc.RpcError:
-                    return False
-
-        wait_for(healthy, "serve product")
+        grpc_port = serve_product(stack, env, DATABASE_URL=copy)
         settings.GRPC_TARGETS = {**settings.GRPC_TARGETS, "product": f"127.0.0.1:{grpc_port}"}
         local = LocalProductAdapter()
         remote = GrpcProductAdapter()
@@ -254,7 +206,7 @@ def run(calls: int, products: int, rounds: int) -> None:
                 [seeded],
             )
         lines = _Lines()
-        logging.getLogger("ecommerce.shadow").addHandler(lines)
+        logging.getLogger("ecommerce.wiring.shadow").addHandler(lines)
         shadow.reset()
         before = _counts()
         for product_id in ids:

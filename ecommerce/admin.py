@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 
-from ecommerce import cutover
 from ecommerce.models import CutoverShare
+from ecommerce.wiring import cutover
 
 
 @admin.register(CutoverShare)

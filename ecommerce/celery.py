@@ -15,13 +15,13 @@ from celery.signals import (
 )
 from celery.worker.consumer import Consumer
 
-from ecommerce import metrics
+from ecommerce.observability import metrics
 
 if metrics.starting_celery_worker():
     # Before anything imports prometheus_client (Django's setup does, through django-prometheus).
     metrics.multiprocess_prepare("worker")
 
-from ecommerce.queues import WORK_QUEUES  # noqa: E402
+from ecommerce.transports.queues import WORK_QUEUES  # noqa: E402
 from phases.services import SERVICES  # noqa: E402
 
 os.environ.setdefault(
@@ -64,7 +64,7 @@ def _start_tracing(**kwargs) -> None:
     """Each pool process traces on its own: exporter threads do not survive a fork."""
     from django.conf import settings
 
-    from ecommerce import tracing
+    from ecommerce.observability import tracing
 
     serves = settings.ECOMMERCE_SERVES
     tracing.setup(f"{serves[0]}-worker" if serves else "worker")
@@ -72,7 +72,7 @@ def _start_tracing(**kwargs) -> None:
 
 @worker_process_shutdown.connect
 def _flush_traces(**kwargs) -> None:
-    from ecommerce import tracing
+    from ecommerce.observability import tracing
 
     tracing.flush()
 
@@ -81,13 +81,13 @@ def _flush_traces(**kwargs) -> None:
 @after_setup_task_logger.connect
 def _log_format(logger=None, **kwargs) -> None:
     """Celery's own log lines in the format the settings choose, with the trace ids."""
-    from ecommerce.logging import adopt_handlers
+    from ecommerce.observability.logging import adopt_handlers
 
     adopt_handlers(logger)
 
 
 # Metrics: the worker's pool processes write to a multiprocess directory of the worker's own;
-# the main process serves them all on METRICS_PORT (ecommerce/metrics.py).
+# the main process serves them all on METRICS_PORT (ecommerce/observability/metrics.py).
 
 
 @worker_ready.connect
@@ -98,7 +98,7 @@ def _metrics_serve(sender=None, **kwargs) -> None:
     consumed = {q.name for q in getattr(getattr(sender, "task_consumer", None), "queues", [])}
     dead = sorted(consumed & set(WORK_QUEUES))
     if dead and app.conf.broker_url and app.conf.broker_url.startswith(("amqp", "pyamqp")):
-        from ecommerce import dead_letters
+        from ecommerce.transports import dead_letters
 
         metrics.add_collector(
             "dead_letters",

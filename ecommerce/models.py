@@ -10,7 +10,7 @@ from phases.services import SERVICES
 
 class CutoverShare(models.Model):
     """The share of a service's calls that go to its gRPC service while the phase still keeps
-    it in-process (ecommerce/cutover.py); `CUTOVER` must name the service."""
+    it in-process (ecommerce/wiring/cutover.py); `CUTOVER` must name the service."""
 
     service = models.CharField(
         max_length=32, unique=True, choices=[(name, name) for name in SERVICES]

@@ -7,7 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from ecommerce.api import errors, health
-from ecommerce.db import alias_for
+from ecommerce.wiring.db_router import alias_for
 
 # Database per service: from the phase that extracts an app, this process has no connection to
 # its database, so its models leave this admin rather than fail in it.

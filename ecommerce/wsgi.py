@@ -14,7 +14,7 @@ os.environ.setdefault(
 )
 django.setup(set_prefix=False)
 
-from ecommerce import tracing  # noqa: E402  (needs the settings)
+from ecommerce.observability import tracing  # noqa: E402  (needs the settings)
 
 tracing.setup("edge", web=True)
 application = get_wsgi_application()

@@ -17,7 +17,6 @@ NAMED: dict[int, frozenset[str]] = {
 }
 
 
-
 class PhaseError(ValueError):
     pass
 

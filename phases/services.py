@@ -4,7 +4,7 @@ Plain data. Each entry says what a service owns (its database alias, its queue, 
 topic), where it listens when it runs as its own process, which ports it calls, and which class
 implements its port in-process (named by dotted path so that no app imports another). Its
 contract, and the gRPC client built from it, are `ecommerce.contracts.<name>` and
-`ecommerce.grpc.contracts.CONTRACTS[<name>]`.
+`ecommerce.transports.grpc.contracts.CONTRACTS[<name>]`.
 """
 
 from __future__ import annotations

@@ -28,14 +28,15 @@ ECOMMERCE_SERVES: tuple[str, ...] = tuple(env.list("ECOMMERCE_SERVES", default=[
 
 SERVICE_ALIASES = _services.DATABASE_ALIASES
 
-# The parallel run and the gradual cut-over of a service still in the monolith (ecommerce/shadow.py,
-# ecommerce/cutover.py). SHADOW names the services whose reads are also made, and compared, on
+# The parallel run and the gradual cut-over of a service still in the monolith (ecommerce/wiring/shadow.py,
+# ecommerce/wiring/cutover.py). SHADOW names the services whose reads are also made, and compared, on
 # their gRPC service, off the caller's path, on SHADOW_WORKERS threads with SHADOW_QUEUE places
 # (a full queue drops the comparison); the first SHADOW_LOG_MISMATCHES mismatches are logged.
 SHADOW: tuple[str, ...] = tuple(env.list("SHADOW", default=[]))
 SHADOW_WORKERS = env.int("SHADOW_WORKERS", default=2)
 SHADOW_QUEUE = env.int("SHADOW_QUEUE", default=100)
 SHADOW_LOG_MISMATCHES = env.int("SHADOW_LOG_MISMATCHES", default=10)
+
 
 # CUTOVER=product:25,cart:0 names the services whose calls may go to their gRPC service while
 # the phase keeps them in-process, with each one's default share in percent; the admin's
@@ -134,7 +135,7 @@ TEMPLATES = [
 ]
 
 # Each app's models live in its own alias; `default` holds accounts, auth, admin and sessions.
-DATABASE_ROUTERS = ["ecommerce.db.AppDatabaseRouter"]
+DATABASE_ROUTERS = ["ecommerce.wiring.db_router.AppDatabaseRouter"]
 DATABASES: dict = {}  # filled by the overlay
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -270,16 +271,16 @@ ANALYTICS_CONSUMER_GROUP = env.str("ANALYTICS_CONSUMER_GROUP", default="analytic
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # Log lines: plain for people (the default, what `make run` shows), or LOG_FORMAT=json, one
-# object a line; both with the current span's trace_id and span_id (ecommerce/logging.py).
+# object a line; both with the current span's trace_id and span_id (ecommerce/observability/logging.py).
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain").lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"()": "ecommerce.logging.PlainFormatter"},
-        "json": {"()": "ecommerce.logging.JsonFormatter"},
+        "plain": {"()": "ecommerce.observability.logging.PlainFormatter"},
+        "json": {"()": "ecommerce.observability.logging.JsonFormatter"},
     },
-    "filters": {"trace": {"()": "ecommerce.logging.TraceContextFilter"}},
+    "filters": {"trace": {"()": "ecommerce.observability.logging.TraceContextFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -315,11 +316,11 @@ def postgres(url: str, *, schema: str | None = None) -> dict:
     return config
 
 
-# gRPC between services (ecommerce/grpc): where each service listens, the token every call
+# gRPC between services (ecommerce/transports/grpc): where each service listens, the token every call
 # carries, and the client policy (a deadline per call, retries on UNAVAILABLE when idempotent).
 GRPC_PORTS = dict(_services.GRPC_PORTS)
 SERVICE_HTTP_PORTS = dict(_services.HTTP_PORTS)
-# /metrics and /healthz of the processes with no HTTP port of their own (ecommerce/metrics.py);
+# /metrics and /healthz of the processes with no HTTP port of their own (ecommerce/observability/metrics.py);
 # METRICS_PORT overrides a process's entry. `<app>-worker` is the Celery worker `serve` starts.
 METRICS_PORTS = {
     "worker": 9100,
@@ -337,7 +338,7 @@ GRPC_DEADLINE_SECONDS = env.float("GRPC_DEADLINE_SECONDS", default=3.0)
 GRPC_RETRY_ATTEMPTS = env.int("GRPC_RETRY_ATTEMPTS", default=4)
 GRPC_RETRY_BACKOFF_SECONDS = env.float("GRPC_RETRY_BACKOFF_SECONDS", default=0.1)
 GRPC_RETRY_MAX_BACKOFF_SECONDS = env.float("GRPC_RETRY_MAX_BACKOFF_SECONDS", default=1.0)
-# Mutual TLS on every gRPC call (ecommerce/grpc/tls.py): the CA both ends trust, and this
+# Mutual TLS on every gRPC call (ecommerce/transports/grpc/tls.py): the CA both ends trust, and this
 # process's certificate and key, which it serves with and presents when it calls. PEM file
 # paths; all three or none (none: plaintext, for one machine; settings.production requires them
 # from phase 1 on).

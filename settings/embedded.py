@@ -53,7 +53,7 @@ for sub in ("out", "processed", "control"):
     (_broker / sub).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_URL = "filesystem://"
 # kombu's filesystem transport, with messages that appear in the folder only once written whole.
-CELERY_BROKER_TRANSPORT = "ecommerce.filesystem_broker:Transport"
+CELERY_BROKER_TRANSPORT = "ecommerce.devservers.filesystem_broker:Transport"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": str(_broker / "out"),
     "data_folder_out": str(_broker / "out"),

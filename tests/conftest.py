@@ -7,7 +7,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from apps.product import cache as catalogue_cache
-from ecommerce import resolver
+from ecommerce.wiring import resolver
 from tests.factories import UserFactory
 from tests.fixtures.remote_phase import make_transactional, phase_services  # noqa: F401
 from tests.fixtures.stripe import local_stripe, stripe_server  # noqa: F401  (for every suite)

@@ -21,8 +21,9 @@ from prometheus_client import Counter, Gauge
 
 from apps.analytics import services
 from apps.analytics.events import Event, InvalidEvent, event_parse
-from ecommerce import kafka, tracing
-from ecommerce.failpoints import failpoint
+from ecommerce.observability import tracing
+from ecommerce.transports import kafka
+from ecommerce.wiring.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from ecommerce.contracts import events as contract
 from ecommerce.contracts.records import MAX_INTEGER, InvalidRecord
-from ecommerce.outbox import EVENT_TYPES
+from ecommerce.transports.outbox import EVENT_TYPES
 
 SUPPORTED_SCHEMA_VERSIONS = {contract.SCHEMA_VERSION}
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from django.db import models
 
+# The database alias of this app: the router sends its models there, and every transaction,
+# raw cursor and outbox write of the app names it.
+DB = "analytics"
+
 
 class ProcessedEvent(models.Model):
     """One row per event counted; its unique event id makes a redelivered event count once."""

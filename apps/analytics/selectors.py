@@ -10,6 +10,7 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 
 from apps.analytics.models import (
+    DB,
     ActivityBucket,
     CatalogueEntry,
     FailureCount,
@@ -19,8 +20,6 @@ from apps.analytics.models import (
     RevenueBucket,
     Shopper,
 )
-
-DB = "analytics"
 
 
 def _series(granularity: str, since: datetime) -> list[dict[str, Any]]:

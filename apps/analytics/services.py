@@ -12,11 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import connections, models, transaction
+from django.db import OperationalError, connections, models, transaction
 from django.utils import timezone
 
 from apps.analytics.events import Event
 from apps.analytics.models import (
+    DB,
     ActivityBucket,
     CatalogueEntry,
     FailureCount,
@@ -35,9 +36,8 @@ from ecommerce.contracts.order.events import (
 )
 from ecommerce.contracts.payment.events import ChargeDeclined, ChargeSucceeded, PaymentRefunded
 from ecommerce.contracts.product.events import ProductSnapshot, StockChanged
-from ecommerce.failpoints import failpoint
+from ecommerce.wiring.failpoints import failpoint
 
-DB = "analytics"
 _REASON_LENGTH = 200
 
 
@@ -238,5 +238,5 @@ def events_record(*, events: Sequence[Event]) -> RecordOutcome:
                 )
                 for e in fresh
             )
-            failpoint("analytics.before_commit")
+            failpoint("analytics.before_commit", error=OperationalError)
     return RecordOutcome(counted=len(fresh), duplicates=len(events) - len(fresh))

@@ -1,5 +1,5 @@
 """The cart's port in-process, over its selectors and services (served over gRPC by
-ecommerce.grpc.contracts)."""
+ecommerce.transports.grpc.contracts)."""
 
 from __future__ import annotations
 
@@ -53,12 +53,15 @@ class LocalCartAdapter:
         )
 
     def set_quantity(self, *, user_id: int, product_id: int, quantity: int) -> CartData:
-        services.cart_set_quantity(user_id=user_id, product_id=product_id, quantity=quantity)
-        return self.get(user_id=user_id)
+        return cart_data(
+            user_id,
+            *services.cart_set_quantity(user_id=user_id, product_id=product_id, quantity=quantity),
+        )
 
     def remove_item(self, *, user_id: int, product_id: int) -> CartData:
-        services.cart_remove_item(user_id=user_id, product_id=product_id)
-        return self.get(user_id=user_id)
+        return cart_data(
+            user_id, *services.cart_remove_item(user_id=user_id, product_id=product_id)
+        )
 
     def reserve(self, *, user_id: int, reservation_key: str) -> ReservationData:
         return reservation_data(

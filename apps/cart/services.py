@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from apps.cart.models import Cart, CartItem, CartReservation, OutboxEvent
-from ecommerce import resolver
+from apps.cart.models import DB, Cart, CartItem, CartReservation, OutboxEvent
 from ecommerce.contracts.cart.errors import CartEmpty, CartItemNotFound, CartLocked
 from ecommerce.contracts.cart.events import CartItemAdded, CartItemRemoved
 from ecommerce.contracts.cart.port import MAX_LINE_QUANTITY
 from ecommerce.contracts.errors import Conflict, InvalidRequest, NotFound
 from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.product.errors import OutOfStock, ProductNotFound, ProductUnavailable
-from ecommerce.outbox import emit
-
-DB = "cart"
+from ecommerce.transports.outbox import emit
+from ecommerce.wiring import resolver
 
 
 def _emit(event: CartItemAdded | CartItemRemoved) -> None:
@@ -40,15 +38,6 @@ def _locked_cart(user_id: int) -> Cart:
     if cart.reservation_key:
         raise CartLocked("A checkout is in progress for this cart.")
     return cart
-
-
-def _line(cart: Cart, product_id: int) -> CartItem:
-    item = cart.items.filter(product_id=product_id).first()
-    if item is None:
-        raise CartItemNotFound(
-            f"Product {product_id} is not in the cart.", {"product_id": product_id}
-        )
-    return item
 
 
 def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> tuple[Cart, list[CartItem]]:
@@ -114,7 +103,10 @@ def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> tuple[Cart
         return cart, items
 
 
-def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
+def cart_set_quantity(
+    *, user_id: int, product_id: int, quantity: int
+) -> tuple[Cart, list[CartItem]]:
+    """Set the product's line to `quantity`. Returns the cart and its lines, as add does."""
     _check_quantity(quantity)
     try:
         product = resolver.product().get(product_id)  # outside the transaction: may be remote
@@ -122,7 +114,8 @@ def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
         product = None
     with transaction.atomic(using=DB):
         cart = _locked_cart(user_id)
-        item = _line(cart, product_id)
+        items = list(cart.items.all())
+        item = _line(items, product_id)
         change = quantity - item.quantity
         if quantity > item.quantity:
             # Growing a line is adding to the cart: the same rules apply. Shrinking is always
@@ -148,13 +141,16 @@ def cart_set_quantity(*, user_id: int, product_id: int, quantity: int) -> Cart:
                     line_quantity=quantity,
                 )
             )
-        return cart
+        return cart, items
 
 
-def cart_remove_item(*, user_id: int, product_id: int) -> Cart:
+def cart_remove_item(*, user_id: int, product_id: int) -> tuple[Cart, list[CartItem]]:
+    """Drop the product's line. Returns the cart and its remaining lines, as add does."""
     with transaction.atomic(using=DB):
         cart = _locked_cart(user_id)
-        item = _line(cart, product_id)
+        items = list(cart.items.all())
+        item = _line(items, product_id)
+        items.remove(item)
         item.delete()
         _emit(
             CartItemRemoved(
@@ -164,7 +160,16 @@ def cart_remove_item(*, user_id: int, product_id: int) -> Cart:
                 line_quantity=0,
             )
         )
-        return cart
+        return cart, items
+
+
+def _line(items: list[CartItem], product_id: int) -> CartItem:
+    item = next((i for i in items if i.product_id == product_id), None)
+    if item is None:
+        raise CartItemNotFound(
+            f"Product {product_id} is not in the cart.", {"product_id": product_id}
+        )
+    return item
 
 
 def _snapshot(cart: Cart) -> list[dict]:

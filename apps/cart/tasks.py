@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+
 from celery import shared_task
 
-from ecommerce import resolver
 from ecommerce.contracts.cart.commands import ReleaseItems, ReserveItems
 from ecommerce.contracts.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
 from ecommerce.contracts.order.commands import ReservedLine, SagaReply, StepResult
-from ecommerce.failpoints import failpoint
-from ecommerce.messaging import CommandTask, send
+from ecommerce.transports.messaging import CommandTask, send
+from ecommerce.wiring import resolver
+from ecommerce.wiring.failpoints import failpoint
 
 
 def _reply(
@@ -31,31 +35,35 @@ def _reply(
     )
 
 
-@shared_task(name=ReserveItems.name, base=CommandTask)
-def reserve_items(**kwargs) -> None:
-    failpoint(f"task.{ReserveItems.name}")
-    command = ReserveItems.decode(kwargs)
+def _run(command_type, kwargs: dict, operation: Callable[[Any], Any]):
+    """Decode the command and run `operation(command)` on the cart port: its answer, or the
+    domain error the cart refused it with (that becomes a failed reply)."""
+    failpoint(f"task.{command_type.name}", error=InvalidRequest)
+    command = command_type.decode(kwargs)
     try:
-        reservation = resolver.cart().reserve(
-            user_id=command.user_id, reservation_key=command.reservation_key
-        )
+        return command, operation(command)
     except (InvalidRequest, ServiceUnavailable):
         raise  # a malformed command is dead-lettered; an outage is retried
     except DomainError as exc:
-        _reply(command, "reserve_cart", ok=False, error=exc.code)
+        return command, exc
+
+
+@shared_task(name=ReserveItems.name, base=CommandTask)
+def reserve_items(**kwargs) -> None:
+    command, reservation = _run(
+        ReserveItems,
+        kwargs,
+        lambda c: resolver.cart().reserve(user_id=c.user_id, reservation_key=c.reservation_key),
+    )
+    if isinstance(reservation, DomainError):
+        _reply(command, "reserve_cart", ok=False, error=reservation.code)
         return
     if reservation.status != "RESERVED":
         # The saga already gave this checkout up (a release tombstone): nothing is locked.
         _reply(command, "reserve_cart", ok=False, error="cancelled")
         return
     lines = tuple(
-        ReservedLine(
-            product_id=line.product_id,
-            sku=line.sku,
-            name=line.name,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-        )
+        ReservedLine(**{f.name: getattr(line, f.name) for f in fields(ReservedLine)})
         for line in reservation.items
     )
     result = StepResult(currency=reservation.currency, items=lines)
@@ -64,19 +72,15 @@ def reserve_items(**kwargs) -> None:
 
 @shared_task(name=ReleaseItems.name, base=CommandTask)
 def release_items(**kwargs) -> None:
-    failpoint(f"task.{ReleaseItems.name}")
-    command = ReleaseItems.decode(kwargs)
-    try:
-        reservation = resolver.cart().release(
-            reservation_key=command.reservation_key, user_id=command.user_id
-        )
-    except (InvalidRequest, ServiceUnavailable):
-        raise
-    except Conflict:
+    command, reservation = _run(
+        ReleaseItems,
+        kwargs,
+        lambda c: resolver.cart().release(reservation_key=c.reservation_key, user_id=c.user_id),
+    )
+    if isinstance(reservation, Conflict):
         # Committed: the checkout's lines already left the cart; there is nothing to give back.
         _reply(command, "release_cart", ok=True, result=StepResult(status="COMMITTED"))
-        return
-    except DomainError as exc:
-        _reply(command, "release_cart", ok=False, error=exc.code)
-        return
-    _reply(command, "release_cart", ok=True, result=StepResult(status=reservation.status))
+    elif isinstance(reservation, DomainError):
+        _reply(command, "release_cart", ok=False, error=reservation.code)
+    else:
+        _reply(command, "release_cart", ok=True, result=StepResult(status=reservation.status))

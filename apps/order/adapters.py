@@ -1,10 +1,10 @@
 """The order's port in-process, over its services and selectors (served over gRPC by
-ecommerce.grpc.contracts)."""
+ecommerce.transports.grpc.contracts)."""
 
 from __future__ import annotations
 
 from apps.order import selectors, services
-from apps.order.models import CheckoutSaga, Order, OrderLine, SagaStep
+from apps.order.models import CheckoutSaga, Order, OrderLine, SagaStep, line_values
 from ecommerce.contracts.order.port import (
     CheckoutResult,
     OrderData,
@@ -33,16 +33,7 @@ def order_data(
         status=order.status,
         failure_reason=order.failure_reason,
         trace_id=order.trace_id,
-        lines=tuple(
-            OrderLineData(
-                product_id=line.product_id,
-                sku=line.sku,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-            )
-            for line in lines
-        ),
+        lines=tuple(OrderLineData(**line_values(line)) for line in lines),
         total=order.total,
         currency=order.currency,
         created_at=order.created_at,

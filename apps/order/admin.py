@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from apps.order import checkout_saga
 from apps.order.models import CheckoutSaga, Order, OrderLine, SagaStep
 from ecommerce.contracts.order.commands import SagaAdvance
-from ecommerce.messaging import send
+from ecommerce.transports.messaging import send
 
 
 class ReadOnlyInline(admin.TabularInline):

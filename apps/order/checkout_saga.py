@@ -25,9 +25,8 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from apps.order import events, metrics
-from apps.order.models import CheckoutSaga, Order, OrderLine, SagaStep
+from apps.order.models import DB, CheckoutSaga, Order, OrderLine, SagaStep
 from apps.order.saga_lock import saga_lock
-from ecommerce import resolver, tracing
 from ecommerce.contracts.cart.commands import ReleaseItems, ReserveItems
 from ecommerce.contracts.errors import (
     Conflict,
@@ -40,12 +39,12 @@ from ecommerce.contracts.order.commands import SagaReply, StepResult
 from ecommerce.contracts.payment.errors import PaymentDeclined, PaymentError, PaymentUnavailable
 from ecommerce.contracts.product.errors import OutOfStock, ProductNotFound, ProductUnavailable
 from ecommerce.contracts.product.port import StockLine
-from ecommerce.failpoints import InjectedFailure, failpoint
-from ecommerce.messaging import send
+from ecommerce.observability import tracing
+from ecommerce.transports.messaging import send
+from ecommerce.wiring import resolver
+from ecommerce.wiring.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
-
-DB = "order"
 
 
 class Step(StrEnum):
@@ -304,17 +303,7 @@ def _take_reservation(order: Order, reservation: StepResult) -> None:
     items = reservation.items
     order.refresh_from_db(fields=["lines"])  # forget the lines read before
     OrderLine.objects.filter(order=order).delete()
-    OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order,
-            product_id=item.product_id,
-            sku=item.sku,
-            name=item.name,
-            quantity=item.quantity,
-            unit_price=item.unit_price,
-        )
-        for item in items
-    )
+    OrderLine.objects.bulk_create(OrderLine.of(order, item) for item in items)
     order.total = sum(item.quantity * item.unit_price for item in items)
     order.currency = reservation.currency or order.currency
     order.save(update_fields=["total", "currency", "updated_at"])
@@ -458,11 +447,11 @@ def charge_payment(saga: CheckoutSaga) -> Wait | None:
 def commit(saga: CheckoutSaga) -> Wait | None:
     step = step_start(saga, Step.COMMIT)
     try:
-        failpoint("saga.commit")
+        failpoint("saga.commit", error=Conflict)  # as the cart refuses a released reservation
         # Stock first: a confirmed hold cannot be given back, a committed cart cannot be undone.
         resolver.product().stock_confirm(hold_key=saga.hold_key)
         resolver.cart().commit(reservation_key=saga.reservation_key)
-    except (Conflict, NotFound, InjectedFailure) as exc:
+    except (Conflict, NotFound) as exc:
         step_failed(saga, Step.COMMIT, reason=FailureReason.COMMIT_FAILED, error=str(exc))
     except ServiceUnavailable as exc:
         return _retry_or_fail(saga, step, FailureReason.COMMIT_FAILED, exc.message)

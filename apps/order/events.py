@@ -4,60 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from apps.order.models import Order, OrderLine, OutboxEvent
+from apps.order.models import DB, Order, OrderLine, OutboxEvent, line_values
 from ecommerce.contracts.order.events import (
     OrderCompleted,
     OrderCreated,
     OrderEvent,
     OrderFailed,
     OrderLineData,
+    OrderPlaced,
     SagaStepFailed,
 )
-from ecommerce.outbox import emit
-
-DB = "order"
-
-
-def _lines(order: Order, lines: Iterable[OrderLine] | None) -> tuple[OrderLineData, ...]:
-    return tuple(
-        OrderLineData(
-            product_id=line.product_id,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            sku=line.sku,
-            name=line.name,
-        )
-        for line in (order.lines.all() if lines is None else lines)
-    )
+from ecommerce.transports.outbox import emit
 
 
 def _emit(event: OrderEvent) -> None:
     emit(OutboxEvent, event, using=DB)
 
 
-def order_created(order: Order, lines: Iterable[OrderLine] | None = None) -> None:
-    """`lines`: the order's lines when the caller has them, else they are read."""
+def _placed(event: type[OrderPlaced], order: Order, lines: Iterable[OrderLine] | None) -> None:
+    """An event that carries the whole order: its total, currency and lines."""
+    source = order.lines.all() if lines is None else lines
     _emit(
-        OrderCreated(
+        event(
             order_id=order.pk,
             user_id=order.user_id,
             total=order.total,
             currency=order.currency,
-            lines=_lines(order, lines),
+            lines=tuple(OrderLineData(**line_values(line)) for line in source),
         )
     )
+
+
+def order_created(order: Order, lines: Iterable[OrderLine] | None = None) -> None:
+    """`lines`: the order's lines when the caller has them, else they are read."""
+    _placed(OrderCreated, order, lines)
 
 
 def order_completed(order: Order) -> None:
-    _emit(
-        OrderCompleted(
-            order_id=order.pk,
-            user_id=order.user_id,
-            total=order.total,
-            currency=order.currency,
-            lines=_lines(order, None),
-        )
-    )
+    _placed(OrderCompleted, order, None)
 
 
 def order_failed(order: Order) -> None:

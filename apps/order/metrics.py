@@ -13,7 +13,8 @@ from django.utils import timezone
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-DB = "order"
+from apps.order.models import DB
+
 _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 SAGAS_STARTED = Counter("saga_started_total", "Checkout sagas started (their order committed).")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 
-from ecommerce.outbox import OutboxEventBase
+from ecommerce.transports.outbox import OutboxEventBase
+
+# The database alias of this app: the router sends its models there, and every transaction,
+# raw cursor and outbox write of the app names it.
+DB = "order"
 
 
 class Order(models.Model):
@@ -47,8 +53,22 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     unit_price = models.PositiveIntegerField()
 
+    # What a line is, wherever one is copied from or to: a cart or reserved line, the order's
+    # port and its events.
+    FIELDS = ("product_id", "sku", "name", "quantity", "unit_price")
+
     class Meta:
         ordering = ["id"]
+
+    @classmethod
+    def of(cls, order: Order, line: Any) -> OrderLine:
+        """A line of `order` with the fields of `line` (any object that has them)."""
+        return cls(order=order, **line_values(line))
+
+
+def line_values(line: Any) -> dict[str, Any]:
+    """An order line's fields, read from `line` (a model, a DTO or a record)."""
+    return {name: getattr(line, name) for name in OrderLine.FIELDS}
 
 
 class OutboxEvent(OutboxEventBase):

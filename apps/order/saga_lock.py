@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db import connections
 from filelock import FileLock, Timeout
 
-DB = "order"
+from apps.order.models import DB
+
 _LOCK_CLASS = 7001  # advisory-lock namespace of the checkout saga
 _POLL = 0.01
 

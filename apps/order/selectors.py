@@ -9,12 +9,10 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from apps.order.models import CheckoutSaga, Order, SagaStep
+from apps.order.models import DB, CheckoutSaga, Order, SagaStep
 from ecommerce.contracts.errors import InvalidRequest
 from ecommerce.contracts.order.errors import OrderNotFound
 from ecommerce.contracts.order.port import SAGA_LISTS
-
-DB = "order"
 
 
 def _orders() -> QuerySet[Order]:

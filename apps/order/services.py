@@ -6,26 +6,27 @@ import logging
 import re
 
 from django.db import IntegrityError, transaction
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from apps.order import events, metrics
-from apps.order.models import CheckoutSaga, Order, OrderLine
-from ecommerce import resolver, tracing
+from apps.order.models import DB, CheckoutSaga, Order, OrderLine
 from ecommerce.contracts.cart.errors import CartEmpty, CartLocked
 from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
 from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.order.commands import SagaAdvance
-from ecommerce.failpoints import failpoint
-from ecommerce.messaging import send
+from ecommerce.observability import tracing
+from ecommerce.transports.messaging import send
+from ecommerce.wiring import resolver
+from ecommerce.wiring.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
 
-DB = "order"
 PAYMENT_METHOD = re.compile(r"^[A-Za-z0-9_]{1,100}\Z")
 
 
 def _start_saga(order_id: int) -> None:
     try:
-        failpoint("order.start_saga")
+        failpoint("order.start_saga", error=BrokerUnreachable)
         send(SagaAdvance(order_id=order_id))
     except Exception:  # the broker is down: the order is safe, the sweep starts its saga
         logger.exception("could not start the saga of order %s; the sweep will", order_id)
@@ -61,17 +62,7 @@ def order_checkout(
                 currency=cart.currency,
                 trace_id=(tracing.current_ids() or ("",))[0],
             )
-            lines = OrderLine.objects.bulk_create(
-                OrderLine(
-                    order=order,
-                    product_id=line.product_id,
-                    sku=line.sku,
-                    name=line.name,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                )
-                for line in cart.items
-            )
+            lines = OrderLine.objects.bulk_create(OrderLine.of(order, line) for line in cart.items)
             CheckoutSaga.objects.create(order=order, step="reserve_cart")
             events.order_created(order, lines)
             transaction.on_commit(lambda: _start_saga(order.pk), using=DB)

@@ -7,13 +7,15 @@ import logging
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
+from django.db import OperationalError
 
 from apps.order import checkout_saga
 from apps.order import metrics as saga_metrics
-from ecommerce import metrics
+from ecommerce.contracts.errors import InvalidRequest
 from ecommerce.contracts.order.commands import ORDER_QUEUE, SagaAdvance, SagaReply, SagaSweep
-from ecommerce.failpoints import failpoint
-from ecommerce.messaging import CommandTask, send
+from ecommerce.observability import metrics
+from ecommerce.transports.messaging import CommandTask, send
+from ecommerce.wiring.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +34,14 @@ def _follow_up(order_id: int, outcome) -> None:
 
 @shared_task(name=SagaAdvance.name, base=CommandTask)
 def saga_advance(**kwargs) -> None:
-    failpoint(f"task.{SagaAdvance.name}")
+    failpoint(f"task.{SagaAdvance.name}", error=InvalidRequest)
     command = SagaAdvance.decode(kwargs)
     _follow_up(command.order_id, checkout_saga.saga_advance(order_id=command.order_id))
 
 
 @shared_task(name=SagaReply.name, base=CommandTask)
 def saga_reply(**kwargs) -> None:
-    failpoint(f"task.{SagaReply.name}")
+    failpoint(f"task.{SagaReply.name}", error=InvalidRequest)
     reply = SagaReply.decode(kwargs)
     outcome = checkout_saga.saga_reply(reply)
     if isinstance(outcome, checkout_saga.Busy):
@@ -52,7 +54,7 @@ def saga_reply(**kwargs) -> None:
 @shared_task(name=SagaSweep.name, base=CommandTask)
 def saga_sweep() -> int:
     """Re-drive every saga that has not moved for a while: lost messages cannot strand one."""
-    failpoint(f"task.{SagaSweep.name}")
+    failpoint(f"task.{SagaSweep.name}", error=OperationalError)
     stuck = checkout_saga.sagas_unfinished(older_than=settings.SAGA_STUCK_SECONDS)
     for order_id in stuck:
         _advance_later(order_id, None)

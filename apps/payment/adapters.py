@@ -1,5 +1,5 @@
 """The payment port in-process, over the payment app's services and selectors (served over gRPC
-by ecommerce.grpc.contracts)."""
+by ecommerce.transports.grpc.contracts)."""
 
 from __future__ import annotations
 

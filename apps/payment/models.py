@@ -5,7 +5,11 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from ecommerce.outbox import OutboxEventBase
+from ecommerce.transports.outbox import OutboxEventBase
+
+# The database alias of this app: the router sends its models there, and every transaction,
+# raw cursor and outbox write of the app names it.
+DB = "payment"
 
 
 class Payment(models.Model):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from apps.payment.models import Payment, Refund
+from apps.payment.models import DB, Payment, Refund
 from ecommerce.contracts.payment.errors import PaymentNotFound
 
-DB = "payment"
 _CHARGED = (Payment.Status.SUCCEEDED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED)
 
 

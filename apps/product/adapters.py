@@ -1,5 +1,5 @@
 """The catalogue's port in-process, over its selectors and services (served over gRPC by
-ecommerce.grpc.contracts)."""
+ecommerce.transports.grpc.contracts)."""
 
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ from prometheus_client import Counter, Gauge
 from redis import RedisError
 
 from apps.product.local_cache import BUMP_AND_PUBLISH, MISSING, LocalTier
+from apps.product.models import DB
 
 log = logging.getLogger(__name__)
 
@@ -250,8 +251,8 @@ def category_list(compute: Callable[[], Any]) -> Any:
 def invalidate_products(*product_ids: int) -> None:
     """After the current product transaction commits, forget these products and every list."""
     keys = [_product(pid) for pid in product_ids]
-    transaction.on_commit(lambda: _bump(CATALOGUE, *keys), using="product")
+    transaction.on_commit(lambda: _bump(CATALOGUE, *keys), using=DB)
 
 
 def invalidate_categories() -> None:
-    transaction.on_commit(lambda: _bump(CATALOGUE, CATEGORIES), using="product")
+    transaction.on_commit(lambda: _bump(CATALOGUE, CATEGORIES), using=DB)

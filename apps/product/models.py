@@ -6,7 +6,11 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 
-from ecommerce.outbox import OutboxEventBase
+from ecommerce.transports.outbox import OutboxEventBase
+
+# The database alias of this app: the router sends its models there, and every transaction,
+# raw cursor and outbox write of the app names it.
+DB = "product"
 
 
 class Category(models.Model):

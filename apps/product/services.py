@@ -10,15 +10,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.product import cache, money
-from apps.product.models import Category, OutboxEvent, Product, StockHold, StockHoldLine
+from apps.product.models import DB, Category, OutboxEvent, Product, StockHold, StockHoldLine
 from ecommerce.contracts.errors import Conflict, InvalidRequest, NotFound
 from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.product.errors import OutOfStock, ProductUnavailable
 from ecommerce.contracts.product.events import ProductCreated, ProductUpdated, StockChanged
 from ecommerce.contracts.product.port import StockLine
-from ecommerce.outbox import emit
-
-DB = "product"
+from ecommerce.transports.outbox import emit
 
 
 def _emit_product(event: type[ProductCreated | ProductUpdated], product: Product) -> None:

@@ -9,8 +9,8 @@ from django.core.cache import cache
 from django.db import connections
 from django.http import JsonResponse
 
-from ecommerce import resolver
 from ecommerce.celery import app as celery_app
+from ecommerce.wiring import resolver
 
 
 def healthz(request):

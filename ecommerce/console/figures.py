@@ -13,8 +13,9 @@ from django.conf import settings
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ecommerce import cutover, metrics
 from ecommerce.console.graph import MONOLITH, Topology
+from ecommerce.observability import metrics
+from ecommerce.wiring import cutover
 
 TIMEOUT_SECONDS = 0.8
 
@@ -167,7 +168,7 @@ def _checkout(samples) -> dict | None:
     return row
 
 
-# The parallel run's counters (ecommerce/shadow.py), by service and operation.
+# The parallel run's counters (ecommerce/wiring/shadow.py), by service and operation.
 SHADOW_COUNTERS = {
     "shadow_calls_total": "calls",
     "shadow_mismatches_total": "mismatches",

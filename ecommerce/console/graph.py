@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 
 from django.conf import settings
 
-from ecommerce.metrics import metrics_host
+from ecommerce.observability.metrics import metrics_host
 from phases import Phase
 from phases.services import REGISTRY, SERVICES
 

@@ -14,8 +14,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from ecommerce import resolver
 from ecommerce.console import figures, graph, health
+from ecommerce.wiring import resolver
 
 # The saga's steps, as the orders API names them (apps/order/checkout_saga.py).
 FORWARD_STEPS = ("reserve_cart", "hold_stock", "charge_payment", "commit")

@@ -1,7 +1,7 @@
 """What every queue command shares: a typed record sent by name to its service's queue.
 
 A command class names its Celery task (`name`) and the queue that takes it (`queue`); its
-fields are the task's keyword arguments. The sender calls `ecommerce.messaging.send(command)`;
+fields are the task's keyword arguments. The sender calls `ecommerce.transports.messaging.send(command)`;
 the handler reads its arguments back with `Command.decode(kwargs)`, and a command that does not
 fit (a string for an id, a missing key) is InvalidRequest: dead-lettered, never retried.
 """

@@ -68,7 +68,7 @@ class ServiceUnavailable(DomainError):
 
 def error_classes() -> dict[str, type[DomainError]]:
     """Every DomainError subclass imported so far, by code: how a remote adapter maps a code back
-    to a class (ecommerce.grpc.errors imports every service's errors module first)."""
+    to a class (ecommerce.transports.grpc.errors imports every service's errors module first)."""
     found: dict[str, type[DomainError]] = {}
     pending: list[type[DomainError]] = [DomainError]
     while pending:

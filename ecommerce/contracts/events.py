@@ -2,7 +2,7 @@
 
 A service's events are classes in its contract (`ecommerce/contracts/<service>/events.py`),
 each naming its `type` (the envelope's `event_type`) and its aggregate. A producer writes one
-with `ecommerce.outbox.emit(model, event, using=...)`; a consumer reads it back with
+with `ecommerce.transports.outbox.emit(model, event, using=...)`; a consumer reads it back with
 `event_class(event_type).from_payload(payload)`, which refuses a payload that does not fit.
 `SCHEMA_VERSION` is the envelope's: a change a consumer could misread bumps it.
 """

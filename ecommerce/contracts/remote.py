@@ -4,7 +4,7 @@ This is the part of a contract that the Protocol's signature cannot say: the RPC
 service's `.proto`, whether a call may be repeated after the service was unreachable (a retry is
 safe only when doing the operation twice does what doing it once does), and whether it waits on
 a third party (Stripe), which earns it the provider's time budget on top of ours. The request
-and response messages follow from the signature (ecommerce/grpc/binding.py maps them by name).
+and response messages follow from the signature (ecommerce/transports/grpc/binding.py maps them by name).
 """
 
 from __future__ import annotations

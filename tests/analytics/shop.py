@@ -78,17 +78,7 @@ def shop(*, rng: random.Random, products: list, user_id: int, at: datetime, outc
             currency="USD",
             payment_method="pm_card_visa",
         )
-        OrderLine.objects.bulk_create(
-            OrderLine(
-                order=order,
-                product_id=i.product_id,
-                sku=i.sku,
-                name=i.name,
-                quantity=i.quantity,
-                unit_price=i.unit_price,
-            )
-            for i in items
-        )
+        OrderLine.objects.bulk_create(OrderLine.of(order, i) for i in items)
         Order.objects.filter(pk=order.pk).update(created_at=at)
         with _dated(OrderOutbox, "order", at):
             order_events.order_created(order)

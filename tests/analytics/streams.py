@@ -1,13 +1,47 @@
-"""Driving the real relay and consumer in-process, until a condition holds or time runs out."""
+"""Driving the real relay and consumer in-process, until a condition holds or time runs out;
+counting how far the events got (published rows, processed events); stopping a process."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 
 from apps.analytics.consumer import AnalyticsConsumer, ConsumerStats
-from ecommerce import kafka
-from ecommerce.relay import OutboxRelay
+from apps.analytics.models import ProcessedEvent
+from apps.cart.models import OutboxEvent as CartOutbox
+from apps.order.models import OutboxEvent as OrderOutbox
+from apps.payment.models import OutboxEvent as PaymentOutbox
+from apps.product.models import OutboxEvent as ProductOutbox
+from ecommerce.transports import kafka
+from ecommerce.transports.relay import OutboxRelay
+
+OUTBOXES = {
+    "product": ProductOutbox,
+    "cart": CartOutbox,
+    "order": OrderOutbox,
+    "payment": PaymentOutbox,
+}
+
+
+def published(service: str | None = None) -> int:
+    """Outbox rows marked published: one service's, or every service's."""
+    services = [service] if service else list(OUTBOXES)
+    return sum(
+        OUTBOXES[s].objects.using(s).filter(published_at__isnull=False).count() for s in services
+    )
+
+
+def processed() -> int:
+    return ProcessedEvent.objects.using("analytics").count()
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def relay_all() -> int:

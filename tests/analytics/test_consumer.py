@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.analytics.consumer import AnalyticsConsumer
 from apps.analytics.models import ProcessedEvent
 from apps.order.models import OutboxEvent as OrderOutbox
-from ecommerce import kafka
+from ecommerce.transports import kafka
 from tests.analytics import shop
 from tests.analytics.streams import consume_until, relay_all
 from tests.fixtures.kafka import topic_messages

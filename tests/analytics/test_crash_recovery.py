@@ -7,23 +7,12 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from django.conf import settings
 
-from apps.analytics.models import ProcessedEvent
-from apps.cart.models import OutboxEvent as CartOutbox
-from apps.order.models import OutboxEvent as OrderOutbox
-from apps.payment.models import OutboxEvent as PaymentOutbox
-from apps.product.models import OutboxEvent as ProductOutbox
-from ecommerce import kafka
+from ecommerce.transports import kafka
 from tests.analytics import shop
+from tests.analytics.streams import processed, published, stop
 from tests.fixtures.kafka import manage, topic_messages
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, databases="__all__")]
-
-OUTBOXES = {
-    "product": ProductOutbox,
-    "cart": CartOutbox,
-    "order": OrderOutbox,
-    "payment": PaymentOutbox,
-}
 
 
 def wait_for(condition, *, timeout: float, what: str) -> None:
@@ -31,22 +20,6 @@ def wait_for(condition, *, timeout: float, what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
-
-
-def published(service: str) -> int:
-    return OUTBOXES[service].objects.using(service).filter(published_at__isnull=False).count()
-
-
-def processed() -> int:
-    return ProcessedEvent.objects.using("analytics").count()
-
-
-def stop(process) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except Exception:
-        process.kill()
 
 
 def committed_offsets(topic: str) -> int:

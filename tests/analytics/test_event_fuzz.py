@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from apps.analytics import services
 from apps.analytics.events import Event, InvalidEvent, event_parse
-from ecommerce import kafka
 from ecommerce.contracts.order.events import ORDER_LINE_KEYS
 from ecommerce.contracts.records import required_fields
-from ecommerce.outbox import EVENT_TYPES
+from ecommerce.transports import kafka
+from ecommerce.transports.outbox import EVENT_TYPES
 from tests.analytics.streams import consume_until
 from tests.fixtures.kafka import topic_messages
 

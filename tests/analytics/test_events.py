@@ -11,7 +11,7 @@ from apps.analytics.models import ActivityBucket, ProcessedEvent
 from apps.analytics.services import events_record
 from apps.order.models import OutboxEvent as OrderOutbox
 from ecommerce.contracts.order.events import OrderCreated, OrderLineData
-from ecommerce.outbox import emit
+from ecommerce.transports.outbox import emit
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -7,10 +7,11 @@ from confluent_kafka import Producer
 from django.db import transaction
 
 from apps.order.models import OutboxEvent as OrderOutbox
-from ecommerce import kafka, kafka_broker
 from ecommerce.contracts.order.events import OrderFailed
-from ecommerce.outbox import emit
-from ecommerce.relay import OutboxRelay
+from ecommerce.devservers import kafka_broker
+from ecommerce.transports import kafka
+from ecommerce.transports.outbox import emit
+from ecommerce.transports.relay import OutboxRelay
 from tests.fixtures.kafka import topic_messages
 
 pytestmark = pytest.mark.django_db(databases="__all__")

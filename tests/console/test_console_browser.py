@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from apps.order.models import CheckoutSaga
-from ecommerce import cutover, resolver, shadow
+from ecommerce.wiring import cutover, resolver, shadow
 from phases import parse
 from tests.console.conftest import first_render_ms, screenshot
 from tests.factories import ProductFactory, UserFactory

@@ -8,9 +8,9 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from apps.order import checkout_saga
-from ecommerce import cutover
 from ecommerce.console import figures, graph, views
 from ecommerce.models import CutoverShare
+from ecommerce.wiring import cutover
 from phases import parse
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -158,7 +158,7 @@ def test_latency_quantiles_are_read_from_the_histogram_buckets():
 
 
 def _parallel_run_registry(*, calls, mismatches, errors, local, remote) -> CollectorRegistry:
-    """One process's shadow and cut-over series, as ecommerce/shadow.py and cutover.py name them."""
+    """One process's shadow and cut-over series, as ecommerce/wiring/shadow.py and cutover.py name them."""
     registry = CollectorRegistry()
     labels = ("service", "operation")
     for name, count in (("shadow_calls", calls), ("shadow_mismatches", mismatches)):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from ecommerce import resolver
-from ecommerce.grpc.channels import GrpcClient
+from ecommerce.transports.grpc.channels import GrpcClient
+from ecommerce.wiring import resolver
 from tests.fixtures.grpc_server import monolith_grpc  # noqa: F401
 
 

@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from apps.order.models import CheckoutSaga
-from ecommerce import resolver
 from ecommerce.contracts.cart.errors import CartEmpty
 from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
 from ecommerce.contracts.order.errors import OrderNotFound
+from ecommerce.wiring import resolver
 from tests.factories import ProductFactory
 from tests.fixtures.broker import purge_queues
 

@@ -8,20 +8,9 @@ from ecommerce.contracts.payment.errors import (
     PaymentNotFound,
     WebhookSignatureInvalid,
 )
-from tests.payment.charges import new_key, new_order_id
+from tests.payment.charges import new_key, port_charge
 
 pytestmark = pytest.mark.django_db(databases=["default", "payment"], transaction=True)
-
-
-def _charge(port, **overrides):
-    params = {
-        "order_id": new_order_id(),
-        "amount": 1250,
-        "currency": "USD",
-        "payment_method": "pm_card_visa",
-        "idempotency_key": new_key(),
-    }
-    return port.charge(**(params | overrides))
 
 
 def test_a_charge_is_made_once_per_key_and_found_by_it(port_for, local_stripe):
@@ -29,8 +18,8 @@ def test_a_charge_is_made_once_per_key_and_found_by_it(port_for, local_stripe):
     port = port_for("payment")
     key = new_key()
     # when
-    payment = _charge(port, amount=4200, currency="EUR", idempotency_key=key)
-    again = _charge(
+    payment = port_charge(port, amount=4200, currency="EUR", idempotency_key=key)
+    again = port_charge(
         port, order_id=payment.order_id, amount=4200, currency="EUR", idempotency_key=key
     )
     # then
@@ -42,7 +31,7 @@ def test_a_charge_is_made_once_per_key_and_found_by_it(port_for, local_stripe):
     assert port.find_by_idempotency_key(idempotency_key=key) == payment
     assert port.find_by_idempotency_key(idempotency_key=new_key()) is None
     with pytest.raises(IdempotencyConflict):
-        _charge(port, order_id=payment.order_id, amount=1, currency="EUR", idempotency_key=key)
+        port_charge(port, order_id=payment.order_id, amount=1, currency="EUR", idempotency_key=key)
 
 
 def test_a_decline_and_an_unknown_payment_raise_the_domain_errors(port_for, local_stripe):
@@ -50,7 +39,7 @@ def test_a_decline_and_an_unknown_payment_raise_the_domain_errors(port_for, loca
     port = port_for("payment")
     # when
     with pytest.raises(PaymentDeclined) as declined:
-        _charge(port, payment_method="pm_card_chargeDeclinedInsufficientFunds")
+        port_charge(port, payment_method="pm_card_chargeDeclinedInsufficientFunds")
     # then
     assert declined.value.decline_code == "insufficient_funds"
     assert declined.value.details["decline_code"] == "insufficient_funds"
@@ -61,7 +50,7 @@ def test_a_decline_and_an_unknown_payment_raise_the_domain_errors(port_for, loca
 def test_refunds_whole_or_partial_once_per_key(port_for, local_stripe):
     # given
     port = port_for("payment")
-    payment = _charge(port, amount=1000)
+    payment = port_charge(port, amount=1000)
     key = new_key("refund")
     # when
     partial = port.refund(payment_id=payment.id, idempotency_key=key, amount=300)

@@ -13,7 +13,7 @@ import pytest
 from ecommerce.contracts.order.events import ORDER_LINE_KEYS, OrderCreated, OrderLineData
 from ecommerce.contracts.product.events import ProductCreated
 from ecommerce.contracts.records import MAX_INTEGER, InvalidRecord, required_fields
-from ecommerce.outbox import EVENT_TYPES
+from ecommerce.transports.outbox import EVENT_TYPES
 
 _SAMPLE = {int: 7, str: "x", bool: True}
 

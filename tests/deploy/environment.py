@@ -1,5 +1,5 @@
 """The environment variable names the project's code reads (settings, commands, entry points),
-and those of the OpenTelemetry specification, which the SDK reads for it (ecommerce/tracing.py)."""
+and those of the OpenTelemetry specification, which the SDK reads for it (ecommerce/observability/tracing.py)."""
 
 from __future__ import annotations
 

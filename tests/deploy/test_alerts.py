@@ -56,8 +56,8 @@ def test_alerts_select_series_the_processes_export():
     import apps.analytics.consumer  # noqa: F401
     import apps.order.metrics  # noqa: F401
     import apps.payment.stripe_gateway  # noqa: F401
-    import ecommerce.relay  # noqa: F401
-    import ecommerce.shadow  # noqa: F401
+    import ecommerce.transports.relay  # noqa: F401
+    import ecommerce.wiring.shadow  # noqa: F401
 
     exported = set()
     for collector in REGISTRY._collector_to_names:

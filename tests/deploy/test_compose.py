@@ -284,8 +284,8 @@ JAEGER_OTLP_PORTS = {"grpc": 4317, "http/protobuf": 4318}
 @pytest.mark.parametrize("phase", PHASES)
 def test_every_process_exports_its_traces_to_jaeger_under_its_own_name(phase, monkeypatch):
     # given
-    from ecommerce import tracing
     from ecommerce.management.commands.serve import _worker_env
+    from ecommerce.observability import tracing
 
     model = phase_model(phase)
     jaeger = model["services"]["jaeger"]
@@ -320,8 +320,8 @@ def test_every_process_exports_its_traces_to_jaeger_under_its_own_name(phase, mo
 
 @pytest.mark.parametrize("phase", PHASES)
 def test_processes_serve_their_metrics_where_prometheus_reaches_them(phase, monkeypatch):
-    # given: the address ecommerce.metrics listens on, from each container's environment
-    from ecommerce import metrics
+    # given: the address ecommerce.observability.metrics listens on, from each container's environment
+    from ecommerce.observability import metrics
 
     model = phase_model(phase)
     for name, svc in _processes(model).items():

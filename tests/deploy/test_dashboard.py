@@ -71,7 +71,7 @@ def _scrape_time_families():
     """What the processes add at scrape time: the order worker's saga counts, a relay's outbox
     backlog, a worker's dead-letter depths; read here from the test databases and broker."""
     from apps.order import metrics as saga_metrics
-    from ecommerce import dead_letters, relay
+    from ecommerce.transports import dead_letters, relay
 
     return [
         *saga_metrics.unfinished_families(),
@@ -90,11 +90,11 @@ def exported(client, django_db_blocker) -> dict[str, set[str]]:
     import apps.order.metrics  # noqa: F401
     import apps.payment.stripe_gateway  # noqa: F401
     import apps.product.cache  # noqa: F401
-    import ecommerce.cutover  # noqa: F401
-    import ecommerce.grpc.server  # noqa: F401
-    import ecommerce.messaging  # noqa: F401
-    import ecommerce.relay  # noqa: F401
-    import ecommerce.shadow  # noqa: F401
+    import ecommerce.transports.grpc.server  # noqa: F401
+    import ecommerce.transports.messaging  # noqa: F401
+    import ecommerce.transports.relay  # noqa: F401
+    import ecommerce.wiring.cutover  # noqa: F401
+    import ecommerce.wiring.shadow  # noqa: F401
 
     with django_db_blocker.unblock():
         from django.db import connections
@@ -179,7 +179,7 @@ def test_the_dashboard_shows_requests_cache_grpc_sagas_outbox_consumer_and_paral
 
 def test_the_per_hop_panel_splits_port_calls_by_transport():
     # given
-    from ecommerce import resolver
+    from ecommerce.wiring import resolver
 
     per_hop = [e for e in _queries() if "port_call_duration_seconds_bucket" in metric_names(e)]
     # then: the labels the resolver records, in-process and gRPC side by side

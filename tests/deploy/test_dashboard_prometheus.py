@@ -18,7 +18,7 @@ import urllib.request
 import pytest
 import yaml
 
-from ecommerce import resolver
+from ecommerce.wiring import resolver
 from tests.deploy.compose import DOCKER
 from tests.phases.conftest import start_service  # noqa: F401  (a fixture)
 

@@ -288,7 +288,7 @@ def test_every_pod_is_scraped_on_its_metrics_port(phase):
 @pytest.mark.parametrize("phase", PHASES)
 def test_every_process_exports_its_traces_to_jaeger_under_its_own_name(phase):
     # given
-    from ecommerce import tracing
+    from ecommerce.observability import tracing
     from tests.deploy.test_compose import JAEGER_OTLP_PORTS, trace_names
 
     documents = _rendered(phase)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from django.conf import settings
 
-from ecommerce import topology
+from ecommerce.wiring import topology
 from tests.deploy.compose import DOCKER, phase_model
 from tests.deploy.procfile import PHASES, ROOT, processes, serves, split_command
 

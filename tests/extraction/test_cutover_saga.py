@@ -7,7 +7,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.order.models import Order
-from ecommerce import cutover, resolver
+from ecommerce.wiring import cutover, resolver
 from tests.factories import ProductFactory, UserFactory
 from tests.fixtures.metrics import scrape, value
 from tests.phases.conftest import start_service  # noqa: F401  (a fixture)

@@ -30,11 +30,12 @@ from apps.payment.models import OutboxEvent as PaymentOutbox
 from apps.payment.models import Payment
 from apps.product.models import OutboxEvent as ProductOutbox
 from apps.product.models import Product, StockHold
-from ecommerce import kafka, resolver, shadow
 from ecommerce.contracts.cart.events import CartItemAdded
 from ecommerce.contracts.errors import ServiceUnavailable
 from ecommerce.contracts.product.events import StockChanged
 from ecommerce.models import CutoverShare
+from ecommerce.transports import kafka
+from ecommerce.wiring import resolver, shadow
 from tests.factories import ProductFactory, UserFactory
 from tests.fixtures.kafka import manage
 from tests.fixtures.metrics import scrape, value

@@ -15,15 +15,12 @@ import urllib.request
 
 import pytest
 
-from apps.analytics.models import ProcessedEvent
-from apps.cart.models import OutboxEvent as CartOutbox
 from apps.order.models import Order
-from apps.order.models import OutboxEvent as OrderOutbox
-from apps.payment.models import OutboxEvent as PaymentOutbox
 from apps.payment.models import Payment
-from apps.product.models import OutboxEvent as ProductOutbox
-from ecommerce import kafka, kafka_broker
+from ecommerce.devservers import kafka_broker
+from ecommerce.transports import kafka
 from tests.analytics import shop
+from tests.analytics.streams import processed, published, stop
 from tests.factories import ProductFactory
 from tests.faults.invariants import assert_consistent, wait_for
 from tests.fixtures.kafka import manage
@@ -32,12 +29,6 @@ from tests.saga.flows import checkout, shopper
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(databases="__all__", transaction=True)]
 
-OUTBOXES = {
-    "product": ProductOutbox,
-    "cart": CartOutbox,
-    "order": OrderOutbox,
-    "payment": PaymentOutbox,
-}
 SHOPPERS = 16
 
 
@@ -98,25 +89,6 @@ def tansu(tmp_path, s3_server):
 @pytest.fixture
 def kafka_bootstrap(tansu):
     return f"127.0.0.1:{tansu.port}"
-
-
-def published() -> int:
-    return sum(
-        model.objects.using(service).filter(published_at__isnull=False).count()
-        for service, model in OUTBOXES.items()
-    )
-
-
-def processed() -> int:
-    return ProcessedEvent.objects.using("analytics").count()
-
-
-def stop(process) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def restart(tansu: Tansu) -> None:

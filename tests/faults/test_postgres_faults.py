@@ -132,16 +132,37 @@ def _assert_sagas_consistent(order_ids, product, workers, local_stripe) -> None:
     assert Order.objects.filter(pk__in=order_ids).count() == len(order_ids)
 
 
-def test_sagas_survive_killed_connections(tmp_path, start_worker, local_stripe):  # noqa: F811
-    # given: a gunicorn and two workers on the test databases; charges slowed a little so
-    # sagas are mid-way during the kills
+# Sagas retried and swept fast, so the checkouts the faults interrupt finish within the test.
+SAGA_ENV = {"SAGA_SWEEP_SECONDS": "1", "SAGA_STUCK_SECONDS": "3", "SAGA_RETRY_BACKOFF_MAX": "2",
+            "COMMAND_RETRY_BACKOFF_MAX": "2"}  # fmt: skip
+
+
+def _shop():
+    """A product with stock for every shopper, and each shopper's API token (one line carted)."""
     product = ProductFactory(stock=STOCK, price=900)
     tokens = []
     for _ in range(SHOPPERS):
         user, _client = shopper((product.pk, 1))
         tokens.append(Token.objects.get(user=user).key)
-    env = {"SAGA_SWEEP_SECONDS": "1", "SAGA_STUCK_SECONDS": "3", "SAGA_RETRY_BACKOFF_MAX": "2",
-           "COMMAND_RETRY_BACKOFF_MAX": "2"}  # fmt: skip
+    return product, tokens
+
+
+def _placers(url, tokens, prefix, answers, order_ids) -> list[threading.Thread]:
+    """A thread per shopper that checks out (key `<prefix>-<n>`) until its order is placed."""
+    return [
+        threading.Thread(
+            target=_checkout_until_placed,
+            args=(url, tokens[n], f"{prefix}-{n}", answers, order_ids),
+        )
+        for n in range(SHOPPERS)
+    ]
+
+
+def test_sagas_survive_killed_connections(tmp_path, start_worker, local_stripe):  # noqa: F811
+    # given: a gunicorn and two workers on the test databases; charges slowed a little so
+    # sagas are mid-way during the kills
+    product, tokens = _shop()
+    env = dict(SAGA_ENV)
     local_stripe.slow_next(0.2, count=SHOPPERS, match="payment_intents")
     workers = [start_worker(env=env, beat=True), start_worker(env=env)]
     web = Gunicorn(tmp_path, workers=2).wait_ready()
@@ -151,13 +172,7 @@ def test_sagas_survive_killed_connections(tmp_path, start_worker, local_stripe):
     order_ids: list[int] = []
     try:
         # when: checkouts arrive while every backend of the test databases is killed, 8 times
-        placing = [
-            threading.Thread(
-                target=_checkout_until_placed,
-                args=(web.url, tokens[n], f"kill-{n}", answers, order_ids),
-            )
-            for n in range(SHOPPERS)
-        ]
+        placing = _placers(web.url, tokens, "kill", answers, order_ids)
         ended = 0
         for n, thread in enumerate(placing):
             thread.start()
@@ -192,15 +207,10 @@ def private_postgres():
 
 
 def test_sagas_survive_a_server_restart(tmp_path, private_postgres, start_worker, local_stripe):  # noqa: F811
-    env = {"SAGA_SWEEP_SECONDS": "1", "SAGA_STUCK_SECONDS": "3", "SAGA_RETRY_BACKOFF_MAX": "2",
-           "COMMAND_RETRY_BACKOFF_MAX": "2"}  # fmt: skip
+    env = dict(SAGA_ENV)
     with databases_on(private_postgres, env):
         # given: the test databases on a private cluster, a gunicorn and two workers on it
-        product = ProductFactory(stock=STOCK, price=900)
-        tokens = []
-        for _ in range(SHOPPERS):
-            user, _client = shopper((product.pk, 1))
-            tokens.append(Token.objects.get(user=user).key)
+        product, tokens = _shop()
         local_stripe.slow_next(0.2, count=SHOPPERS, match="payment_intents")
         workers = [start_worker(env=env, beat=True), start_worker(env=env)]
         web = Gunicorn(tmp_path, workers=2, env=env).wait_ready()
@@ -209,13 +219,7 @@ def test_sagas_survive_a_server_restart(tmp_path, private_postgres, start_worker
         order_ids: list[int] = []
         try:
             # when: the server restarts (fast: every connection ended) while checkouts arrive
-            placing = [
-                threading.Thread(
-                    target=_checkout_until_placed,
-                    args=(web.url, tokens[n], f"restart-{n}", answers, order_ids),
-                )
-                for n in range(SHOPPERS)
-            ]
+            placing = _placers(web.url, tokens, "restart", answers, order_ids)
             for thread in placing[: SHOPPERS // 2]:
                 thread.start()
             deadline = time.monotonic() + 30

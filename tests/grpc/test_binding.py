@@ -14,17 +14,17 @@ from ecommerce.contracts.order.port import OrderData, OrderPort, SagaStepData
 from ecommerce.contracts.payment.port import PaymentData, PaymentPort, RefundData
 from ecommerce.contracts.product.port import ProductPort, ProductQuery, StockLine
 from ecommerce.contracts.remote import Rpc, rpc, rpcs
-from ecommerce.grpc.binding import BindingError, bind, port_methods
-from ecommerce.grpc.contracts import CONTRACTS
-from ecommerce.grpc.gen.order.v1 import order_pb2
-from ecommerce.grpc.gen.payment.v1 import payment_pb2
-from ecommerce.grpc.gen.product.v1 import product_pb2
+from ecommerce.transports.grpc.binding import BindingError, bind, port_methods
+from ecommerce.transports.grpc.contracts import CONTRACTS
+from ecommerce.transports.grpc.gen.order.v1 import order_pb2
+from ecommerce.transports.grpc.gen.payment.v1 import payment_pb2
+from ecommerce.transports.grpc.gen.product.v1 import product_pb2
 from phases.services import SERVICES
 
 
 def _contract(service: str):
     port = importlib.import_module(f"ecommerce.contracts.{service}.port")
-    messages = importlib.import_module(f"ecommerce.grpc.gen.{service}.v1.{service}_pb2")
+    messages = importlib.import_module(f"ecommerce.transports.grpc.gen.{service}.v1.{service}_pb2")
     protocol = getattr(port, f"{service.capitalize()}Port")
     return protocol, rpcs(protocol), messages
 

@@ -20,14 +20,14 @@ from ecommerce.contracts.cart import port as cart
 from ecommerce.contracts.order import port as order
 from ecommerce.contracts.payment import port as payment
 from ecommerce.contracts.product import port as product
-from ecommerce.grpc.errors import domain_code
-from ecommerce.grpc.gen.cart.v1 import cart_pb2
-from ecommerce.grpc.gen.order.v1 import order_pb2
-from ecommerce.grpc.gen.payment.v1 import payment_pb2
-from ecommerce.grpc.gen.product.v1 import product_pb2
-from ecommerce.grpc.interceptors import TOKEN_KEY
-from ecommerce.grpc.messages import MessageMappingError, from_message, to_message
+from ecommerce.transports.grpc.gen.cart.v1 import cart_pb2
+from ecommerce.transports.grpc.gen.order.v1 import order_pb2
+from ecommerce.transports.grpc.gen.payment.v1 import payment_pb2
+from ecommerce.transports.grpc.gen.product.v1 import product_pb2
+from ecommerce.transports.grpc.interceptors import TOKEN_KEY
+from ecommerce.transports.grpc.messages import MessageMappingError, from_message
 from tests.fixtures.broker import purge_queues
+from tests.fixtures.grpc_client import domain_code, to_message
 from tests.fixtures.grpc_server import start_in_process
 
 # Each port dataclass and the message that mirrors it.

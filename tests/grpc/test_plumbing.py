@@ -22,11 +22,12 @@ from prometheus_client import REGISTRY
 
 from apps.product.adapters import LocalProductAdapter
 from ecommerce.contracts.errors import ServiceUnavailable
-from ecommerce.grpc.contracts import CONTRACTS
-from ecommerce.grpc.gen.product.v1 import product_pb2, product_pb2_grpc
-from ecommerce.grpc.interceptors import ClientInterceptor, ServerInterceptor
-from ecommerce.grpc.server import build_server
-from ecommerce.logging import JsonFormatter, TraceContextFilter
+from ecommerce.observability.logging import JsonFormatter, TraceContextFilter
+from ecommerce.transports.grpc.contracts import CONTRACTS
+from ecommerce.transports.grpc.gen.product.v1 import product_pb2, product_pb2_grpc
+from ecommerce.transports.grpc.interceptors import ServerInterceptor
+from ecommerce.transports.grpc.server import build_server
+from tests.fixtures.grpc_client import ClientInterceptor
 
 pytestmark = pytest.mark.django_db(databases=["default", "product", "cart"], transaction=True)
 
@@ -251,7 +252,7 @@ class _Transport(Exception):
 def _flaky_server(port_impl):
     from ecommerce.contracts.product.port import ProductPort
     from ecommerce.contracts.remote import rpcs
-    from ecommerce.grpc.binding import PortServicer
+    from ecommerce.transports.grpc.binding import PortServicer
 
     servicer = PortServicer(ProductPort, rpcs(ProductPort), product_pb2, lambda: port_impl)
     handlers = servicer.handlers(port_impl)
@@ -323,7 +324,7 @@ def test_a_domain_error_sent_as_unavailable_is_answered_once_never_retried(setti
 
 def test_the_retry_policy_names_only_the_idempotent_methods(settings):
     # given
-    from ecommerce.grpc.channels import service_config
+    from ecommerce.transports.grpc.channels import service_config
 
     settings.GRPC_RETRY_ATTEMPTS = 9
     # when

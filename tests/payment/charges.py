@@ -23,7 +23,8 @@ def new_key(prefix: str = "charge") -> str:
     return f"{prefix}-{uuid.uuid4()}"
 
 
-def charge(**overrides):
+def charge_params(**overrides) -> dict:
+    """A charge's arguments: a new order and key, 12.50 USD by a card that succeeds."""
     params = {
         "order_id": new_order_id(),
         "amount": 1250,
@@ -31,8 +32,17 @@ def charge(**overrides):
         "payment_method": "pm_card_visa",
         "idempotency_key": new_key(),
     }
-    params.update(overrides)
-    return services.payment_charge(**params)
+    return params | overrides
+
+
+def charge(**overrides):
+    """A charge through the payment service itself."""
+    return services.payment_charge(**charge_params(**overrides))
+
+
+def port_charge(port, **overrides):
+    """A charge through a PaymentPort, in-process or remote."""
+    return port.charge(**charge_params(**overrides))
 
 
 class PaymentFactory(factory.django.DjangoModelFactory):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from ecommerce import resolver
 from ecommerce.contracts.errors import IdempotencyConflict, InvalidRequest
 from ecommerce.contracts.payment.errors import (
     PaymentDeclined,
@@ -13,20 +12,14 @@ from ecommerce.contracts.payment.errors import (
     WebhookSignatureInvalid,
 )
 from ecommerce.contracts.payment.port import PaymentData, PaymentPort, RefundData, WebhookReceipt
-from tests.payment.charges import new_key, new_order_id
+from ecommerce.wiring import resolver
+from tests.payment.charges import new_key, new_order_id, port_charge
 
 pytestmark = pytest.mark.django_db(databases=["default", "payment"])
 
 
 def _charge(port, **overrides) -> PaymentData:
-    params = {
-        "order_id": new_order_id(),
-        "amount": 1999,
-        "currency": "USD",
-        "payment_method": "pm_card_visa",
-        "idempotency_key": new_key(),
-    }
-    return port.charge(**(params | overrides))
+    return port_charge(port, **({"amount": 1999} | overrides))
 
 
 def test_the_resolver_hands_out_a_payment_port(local_stripe):
@@ -121,14 +114,20 @@ def test_webhook_apply_answers_a_receipt(local_stripe):
     assert again.duplicate is True
 
 
-def test_find_asks_stripe_about_a_charge_whose_answer_was_lost(local_stripe, settings):
-    # given: Stripe charged, the answer never arrived
+def _charge_whose_answer_is_lost(local_stripe, settings):
+    """A charge Stripe made whose answer never arrived (no retry): the port and its key."""
     port = resolver.payment()
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     key = new_key()
     local_stripe.drop_next(after_executing=True, match="/confirm")
     with pytest.raises(PaymentUnavailable):
         _charge(port, idempotency_key=key)
+    return port, key
+
+
+def test_find_asks_stripe_about_a_charge_whose_answer_was_lost(local_stripe, settings):
+    # given: Stripe charged, the answer never arrived
+    port, key = _charge_whose_answer_is_lost(local_stripe, settings)
     confirmations = local_stripe.stats()["confirmations"]
     # when: a compensating saga asks whether money was taken
     found = port.find_by_idempotency_key(idempotency_key=key)
@@ -154,12 +153,7 @@ def test_find_says_open_and_uncharged_when_stripe_never_confirmed(local_stripe, 
 
 def test_find_cannot_answer_for_an_open_payment_while_stripe_is_down(local_stripe, settings):
     # given
-    port = resolver.payment()
-    settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    key = new_key()
-    local_stripe.drop_next(after_executing=True, match="/confirm")
-    with pytest.raises(PaymentUnavailable):
-        _charge(port, idempotency_key=key)
+    port, key = _charge_whose_answer_is_lost(local_stripe, settings)
     local_stripe.stop()
     # when / then: "unknown" is not "no money taken"
     with pytest.raises(PaymentUnavailable):

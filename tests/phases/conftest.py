@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import phases
-from ecommerce import resolver
+from ecommerce.wiring import resolver
 from tests.fixtures.grpc_server import monolith_grpc  # noqa: F401
 from tests.fixtures.services import ServiceProcess, free_port
 from tests.fixtures.tls import grpc_tls  # noqa: F401

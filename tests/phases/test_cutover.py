@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from prometheus_client import REGISTRY
 
-from ecommerce import resolver
 from ecommerce.models import CutoverShare
+from ecommerce.wiring import resolver
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)

@@ -9,13 +9,14 @@ import pytest
 from django.conf import settings as django_settings
 
 from ecommerce.contracts.errors import ServiceUnavailable
-from ecommerce.grpc.channels import close_channels
-from ecommerce.grpc.contracts import CONTRACTS
-from ecommerce.grpc.gen.product.v1 import product_pb2
-from ecommerce.grpc.interceptors import outgoing_metadata
+from ecommerce.transports.grpc.channels import close_channels
+from ecommerce.transports.grpc.contracts import CONTRACTS
+from ecommerce.transports.grpc.gen.product.v1 import product_pb2
+from ecommerce.transports.grpc.interceptors import outgoing_metadata
 from tests.factories import ProductFactory
 from tests.fixtures.broker import purge_queues
 from tests.fixtures.services import ServiceProcess, free_port
+from tests.saga.flows import checkout
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
@@ -144,14 +145,7 @@ def test_a_checkout_across_phase_3_over_mutual_tls_completes(
         # when: the shopper fills the cart and checks out, all through the edge's API
         line = {"product_id": product.pk, "quantity": 2}
         assert auth_api.post("/api/cart/items", line, format="json").status_code == 201
-        response = auth_api.post(
-            "/api/checkout",
-            {"payment_method": "pm_card_visa"},
-            format="json",
-            HTTP_IDEMPOTENCY_KEY="tls-checkout",
-        )
-        assert response.status_code == 201, response.content
-        order_id = response.json()["order_id"]
+        order_id = checkout(auth_api, "tls-checkout")
         # then
         deadline = time.monotonic() + 90
         while (status := auth_api.get(f"/api/orders/{order_id}").json()["status"]) == "PENDING":

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from prometheus_client import REGISTRY
 
-from ecommerce import resolver
 from ecommerce.contracts.product.errors import ProductNotFound
-from ecommerce.grpc.channels import GrpcClient
+from ecommerce.transports.grpc.channels import GrpcClient
+from ecommerce.wiring import resolver
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from ecommerce import kafka, resolver
-from ecommerce.grpc.contracts import CONTRACTS
-from ecommerce.queues import QUEUES
+from ecommerce.transports import kafka
+from ecommerce.transports.grpc.contracts import CONTRACTS
+from ecommerce.transports.queues import QUEUES
+from ecommerce.wiring import resolver
 from phases import NAMED, parse
 from phases.services import CALLS, DATABASE_ALIASES, REGISTRY, SERVICES
 from tests.deploy import procfile
@@ -86,7 +87,7 @@ def test_calling_a_remote_service_loads_none_of_its_app():
     code = (
         "import sys, django; django.setup()\n"
         "before = {m for m in sys.modules if m.startswith('apps.')}\n"
-        "from ecommerce import resolver\n"
+        "from ecommerce.wiring import resolver\n"
         "for app in ('product', 'cart', 'order', 'payment'):\n"
         "    resolver.port(app, remote=True)\n"
         "print(sorted({m for m in sys.modules if m.startswith('apps.')} - before))\n"

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from apps.cart.models import Cart, CartItem
 from ecommerce.contracts.errors import ServiceUnavailable
-from ecommerce.grpc.contracts import CONTRACTS
+from ecommerce.transports.grpc.contracts import CONTRACTS
 from tests.factories import ProductFactory
 from tests.fixtures.metrics import health, scrape, value, wait_until
 from tests.fixtures.services import ROOT, service_env

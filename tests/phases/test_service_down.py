@@ -11,6 +11,7 @@ from apps.order.models import Order, SagaStep
 from tests.factories import ProductFactory
 from tests.fixtures.broker import purge_queues
 from tests.fixtures.worker import Worker
+from tests.saga.flows import post_checkout
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
@@ -89,12 +90,7 @@ def test_a_checkout_in_flight_waits_for_the_product_service_and_completes_when_i
     try:
         catalogue.stop()
         # when: a checkout starts while the catalogue is down
-        response = auth_api.post(
-            "/api/checkout",
-            {"payment_method": "pm_card_visa"},
-            format="json",
-            HTTP_IDEMPOTENCY_KEY="while-down",
-        )
+        response = post_checkout(auth_api, "while-down")
         assert response.status_code == 201
         order_id = response.json()["order_id"]
         # then: the saga keeps retrying the stock hold, the order waits

@@ -16,9 +16,9 @@ from prometheus_client import REGISTRY
 from apps.cart.models import CartItem
 from apps.payment.models import Payment
 from apps.product.models import StockHold
-from ecommerce import resolver, shadow
 from ecommerce.contracts.product.port import StockLine
-from ecommerce.grpc.contracts import CONTRACTS
+from ecommerce.transports.grpc.contracts import CONTRACTS
+from ecommerce.wiring import resolver, shadow
 from tests.factories import CategoryFactory, ProductFactory
 from tests.fixtures.databases import scratch_database
 from tests.fixtures.services import database_url
@@ -129,7 +129,7 @@ def test_a_difference_in_the_remote_service_is_counted_and_logged_with_both_answ
     with psycopg.connect(url) as conn:
         conn.execute("UPDATE product_product SET price = price + 100 WHERE id = %s", [seeded.pk])
     # when
-    with caplog.at_level(logging.WARNING, logger="ecommerce.shadow"):
+    with caplog.at_level(logging.WARNING, logger="ecommerce.wiring.shadow"):
         detail = api.get(f"/api/products/{seeded.pk}")
         other = api.get(f"/api/products/{products[0].pk}")
         listed = api.get("/api/products", {"category": "coffee", "ordering": "id"})

@@ -6,7 +6,7 @@ import pytest
 from django.db import InterfaceError, OperationalError
 from rest_framework.test import APIClient
 
-from ecommerce import resolver
+from ecommerce.wiring import resolver
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -11,7 +11,7 @@ from queue import Empty
 from kombu import Connection
 
 ROOT = Path(__file__).resolve().parents[2]
-TRANSPORT = "ecommerce.filesystem_broker:Transport"  # what settings/embedded.py uses
+TRANSPORT = "ecommerce.devservers.filesystem_broker:Transport"  # what settings/embedded.py uses
 SENDERS = 3
 EACH = 100
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ecommerce import launch
+from ecommerce.wiring import launch
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE_URL = "postgres://shop@db.example:5432/shop"
@@ -39,7 +39,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 # What a process the Procfile starts sees: its settings, and the Kafka client's configuration.
 PROBE = (
     "import json, django; django.setup(); from django.conf import settings; "
-    "from ecommerce import kafka; "
+    "from ecommerce.transports import kafka; "
     "print(json.dumps({'kafka': kafka.producer_config()['bootstrap.servers'], "
     "'stripe': settings.STRIPE_API_BASE, 'database': settings.DATABASES['default']['HOST']}))"
 )
@@ -73,7 +73,7 @@ def test_the_local_ports_and_explicit_values_are_followed(tmp_path):
 
 
 def test_the_check_says_what_unset_variables_now_point_at(tmp_path):
-    checked = _run(_minimal(tmp_path), "-m", "ecommerce.launch", "3")
+    checked = _run(_minimal(tmp_path), "-m", "ecommerce.wiring.launch", "3")
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.splitlines() == [
         "KAFKA_BOOTSTRAP_SERVERS is unset: the local Tansu, 127.0.0.1:19092",
@@ -115,7 +115,7 @@ PRODUCTION = {
 )
 def test_a_missing_required_setting_is_refused_in_one_line_naming_it(tmp_path, extra, named):
     # when
-    checked = _run(_minimal(tmp_path, **extra), "-m", "ecommerce.launch")
+    checked = _run(_minimal(tmp_path, **extra), "-m", "ecommerce.wiring.launch")
     # then
     assert checked.returncode == 2
     assert checked.stdout == ""
@@ -152,7 +152,9 @@ TLS = {
 )
 def test_grpc_tls_settings_missing_are_refused_in_one_line_naming_them(tmp_path, extra, missing):
     # when
-    checked = _run(_minimal(tmp_path, **extra), "-m", "ecommerce.launch", extra.get("PHASE", "0"))
+    checked = _run(
+        _minimal(tmp_path, **extra), "-m", "ecommerce.wiring.launch", extra.get("PHASE", "0")
+    )
     # then
     assert checked.returncode == 2
     [line] = checked.stderr.splitlines()
@@ -165,7 +167,7 @@ def test_production_with_every_setting_passes_the_check(tmp_path, phase, extra):
     # given: production in phase 0 needs no certificate (no gRPC); from phase 1 on, it does
     env = _minimal(tmp_path, ECOMMERCE_MODE="production", PHASE=phase, **PRODUCTION, **extra)
     # when
-    checked = _run(env, "-m", "ecommerce.launch", phase)
+    checked = _run(env, "-m", "ecommerce.wiring.launch", phase)
     # then
     assert (checked.returncode, checked.stderr) == (0, "")
 
@@ -183,8 +185,8 @@ def test_make_run_checks_before_it_migrates_or_starts_anything():
     planned = subprocess.run(
         ["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60
     ).stdout
-    assert planned.index("-m ecommerce.launch") < planned.index("migrate_all")
-    assert planned.index("-m ecommerce.launch") < planned.index("run_platform")
+    assert planned.index("-m ecommerce.wiring.launch") < planned.index("migrate_all")
+    assert planned.index("-m ecommerce.wiring.launch") < planned.index("run_platform")
 
 
 def test_the_banner_shows_full_urls(tmp_path):

@@ -8,14 +8,13 @@ import sys
 import uuid
 from pathlib import Path
 
-import environ
 import psycopg
 import pytest
 from django.apps import apps
 from django.conf import settings
 from django.db import router
 
-from tests.fixtures import databases
+from tests.fixtures.services import empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,10 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def scratch_database():
     """A throwaway PostgreSQL database on the test server, dropped afterwards."""
-    env = environ.Env()
-    server = env.str("TEST_POSTGRES_URL", default="postgres://postgres@127.0.0.1:5432")
-    name = f"ecommerce_scratch{env.str('TEST_DB_SUFFIX', default='')}_{uuid.uuid4().hex[:8]}"
-    with databases.scratch_database(server, name) as url:
+    with empty_database("default", f"scratch_{uuid.uuid4().hex[:8]}") as url:
         yield url
 
 

@@ -13,8 +13,9 @@ from confluent_kafka import Producer
 from rest_framework.authtoken.models import Token
 
 from apps.product.models import Product
-from ecommerce import kafka, resolver
-from ecommerce.relay import outbox_model
+from ecommerce.transports import kafka
+from ecommerce.transports.relay import outbox_model
+from ecommerce.wiring import resolver
 from tests.factories import ProductFactory, UserFactory
 from tests.fixtures.kafka import manage
 from tests.fixtures.metrics import health, scrape, value, wait_until

@@ -7,6 +7,7 @@ import pytest
 from apps.product.models import Product
 from apps.product.money import format_money
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
+from tests.product.forms import stock_list_form
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -90,17 +91,7 @@ def test_staff_filter_by_category_and_by_active(staff_client):
 def test_staff_edit_stock_in_the_list(staff_client):
     # given
     first, second = ProductFactory(stock=5), ProductFactory(stock=7)
-    form = {
-        "form-TOTAL_FORMS": "2",
-        "form-INITIAL_FORMS": "2",
-        "form-MIN_NUM_FORMS": "0",
-        "form-MAX_NUM_FORMS": "1000",
-        "form-0-id": first.pk,
-        "form-0-stock": "50",
-        "form-1-id": second.pk,
-        "form-1-stock": "7",
-        "_save": "Save",
-    }
+    form = stock_list_form((first, 50), (second, 7))
     # when
     response = staff_client.post(CHANGELIST, form)
     # then
@@ -112,15 +103,7 @@ def test_staff_edit_stock_in_the_list(staff_client):
 def test_a_negative_stock_in_the_list_is_refused(staff_client):
     # given
     product = ProductFactory(stock=5)
-    form = {
-        "form-TOTAL_FORMS": "1",
-        "form-INITIAL_FORMS": "1",
-        "form-MIN_NUM_FORMS": "0",
-        "form-MAX_NUM_FORMS": "1000",
-        "form-0-id": product.pk,
-        "form-0-stock": "-3",
-        "_save": "Save",
-    }
+    form = stock_list_form((product, -3))
     # when
     response = staff_client.post(CHANGELIST, form)
     # then

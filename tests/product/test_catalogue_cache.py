@@ -12,6 +12,7 @@ from django.core.cache import cache as django_cache
 from apps.product import cache, services
 from ecommerce.contracts.product.port import StockLine
 from tests.factories import CategoryFactory, ProductFactory
+from tests.product.forms import stock_list_form
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
@@ -128,15 +129,7 @@ def test_an_admin_list_stock_edit_is_seen_at_once(api, staff_client):
     # given
     product = ProductFactory(stock=5)
     _detail(api, product)
-    form = {
-        "form-TOTAL_FORMS": "1",
-        "form-INITIAL_FORMS": "1",
-        "form-MIN_NUM_FORMS": "0",
-        "form-MAX_NUM_FORMS": "1000",
-        "form-0-id": product.pk,
-        "form-0-stock": "0",
-        "_save": "Save",
-    }
+    form = stock_list_form((product, 0))
     # when
     response = staff_client.post("/admin/product/product/", form)
     # then

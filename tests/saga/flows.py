@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from ecommerce import resolver
+from ecommerce.wiring import resolver
 from tests.factories import UserFactory
 
 
@@ -19,9 +19,14 @@ def shopper(*items: tuple[int, int]):
     return user, client
 
 
-def checkout(client: APIClient, key: str, payment_method: str = "pm_card_visa") -> int:
-    response = client.post(
+def post_checkout(client: APIClient, key: str, payment_method: str = "pm_card_visa"):
+    """POST /api/checkout with this idempotency key: the response, whatever it is."""
+    return client.post(
         "/api/checkout", {"payment_method": payment_method}, format="json", HTTP_IDEMPOTENCY_KEY=key
     )
+
+
+def checkout(client: APIClient, key: str, payment_method: str = "pm_card_visa") -> int:
+    response = post_checkout(client, key, payment_method)
     assert response.status_code == 201, response.content
     return response.json()["order_id"]

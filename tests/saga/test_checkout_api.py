@@ -3,8 +3,9 @@
 import pytest
 
 from apps.order.models import CheckoutSaga, Order
-from ecommerce import resolver
+from ecommerce.wiring import resolver
 from tests.factories import ProductFactory, UserFactory
+from tests.saga.flows import post_checkout
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -19,12 +20,7 @@ def test_checkout_answers_201_with_a_pending_order_and_its_location(user, auth_a
     # given
     product = _fill_cart(user, quantity=2, price=1500)
     # when
-    response = auth_api.post(
-        "/api/checkout",
-        {"payment_method": "pm_card_visa"},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="k-1",
-    )
+    response = post_checkout(auth_api, "k-1")
     # then
     assert response.status_code == 201
     body = response.json()
@@ -41,19 +37,9 @@ def test_checkout_answers_201_with_a_pending_order_and_its_location(user, auth_a
 def test_the_same_key_returns_the_same_order_and_starts_no_second_saga(user, auth_api):
     # given
     _fill_cart(user)
-    first = auth_api.post(
-        "/api/checkout",
-        {"payment_method": "pm_card_visa"},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="same",
-    )
+    first = post_checkout(auth_api, "same")
     # when
-    second = auth_api.post(
-        "/api/checkout",
-        {"payment_method": "pm_card_visa"},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="same",
-    )
+    second = post_checkout(auth_api, "same")
     # then
     assert second.status_code == 201
     assert second.json()["order_id"] == first.json()["order_id"]
@@ -67,12 +53,7 @@ def test_the_same_key_with_another_payment_method_is_a_conflict(user, auth_api):
     auth_api.post(
         "/api/checkout", {"payment_method": "pm_card_visa"}, format="json", HTTP_IDEMPOTENCY_KEY="k"
     )
-    response = auth_api.post(
-        "/api/checkout",
-        {"payment_method": "pm_card_mastercard"},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="k",
-    )
+    response = post_checkout(auth_api, "k", payment_method="pm_card_mastercard")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_conflict"
     assert Order.objects.count() == 1

@@ -10,12 +10,12 @@ from kombu import Producer
 from apps.cart.models import CartReservation
 from apps.order.models import Order
 from apps.product.models import Product
-from ecommerce import dead_letters
 from ecommerce.celery import app
 from ecommerce.contracts.cart.commands import ReserveItems
 from ecommerce.contracts.order.commands import ORDER_QUEUE, SagaAdvance
-from ecommerce.messaging import publish
-from ecommerce.queues import WORK_QUEUES
+from ecommerce.transports import dead_letters
+from ecommerce.transports.messaging import publish
+from ecommerce.transports.queues import WORK_QUEUES
 from tests.factories import ProductFactory
 from tests.fixtures.metrics import value, wait_until
 from tests.saga.conftest import wait_for_orders

@@ -11,7 +11,7 @@ from apps.cart.models import Cart, CartReservation
 from apps.order.admin import CheckoutSagaAdmin
 from apps.order.models import CheckoutSaga, Order, SagaStep
 from apps.product.models import Product, StockHold
-from ecommerce import resolver
+from ecommerce.wiring import resolver
 from tests.factories import ProductFactory, UserFactory
 from tests.fixtures.broker import purge_queues
 from tests.saga.conftest import wait_for_orders

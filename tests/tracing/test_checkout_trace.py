@@ -15,7 +15,7 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from apps.order.models import Order
-from ecommerce import resolver
+from ecommerce.wiring import resolver
 from tests.factories import ProductFactory, UserFactory
 from tests.saga.conftest import wait_for_orders
 from tests.tracing.summary import summarize

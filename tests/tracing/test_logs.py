@@ -7,7 +7,7 @@ import logging
 
 from opentelemetry import trace
 
-from ecommerce.logging import JsonFormatter, PlainFormatter, TraceContextFilter
+from ecommerce.observability.logging import JsonFormatter, PlainFormatter, TraceContextFilter
 
 IDS = trace.SpanContext(
     int("ab" * 16, 16),

@@ -1,4 +1,4 @@
-"""What `ecommerce.tracing.setup` installs, decided by the standard OTEL_* variables alone; each
+"""What `ecommerce.observability.tracing.setup` installs, decided by the standard OTEL_* variables alone; each
 case in a fresh process, so nothing global changes here."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json, django
 django.setup()
 from django.conf import settings
 from opentelemetry import trace
-from ecommerce import tracing
+from ecommerce.observability import tracing
 installed = tracing.setup("probe", web=True)
 provider = trace.get_tracer_provider()
 print(json.dumps({

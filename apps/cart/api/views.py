@@ -9,11 +9,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.cart.api.serializers import MAX_ID, CartItemAddInput, CartItemUpdateInput, CartOutput
-from ecommerce import resolver
 from ecommerce.api.bodies import line_body
 from ecommerce.api.errors import error_responses
 from ecommerce.contracts.cart.errors import CartItemNotFound
 from ecommerce.contracts.cart.port import CartData
+from ecommerce.wiring import resolver
 
 
 def cart_body(cart: CartData) -> dict:

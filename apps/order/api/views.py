@@ -17,7 +17,6 @@ from apps.order.api.serializers import (
     SagaListInput,
     SagaPageOutput,
 )
-from ecommerce import resolver
 from ecommerce.api.bodies import line_body
 from ecommerce.api.errors import error_responses
 from ecommerce.api.throttles import CheckoutThrottle
@@ -25,6 +24,7 @@ from ecommerce.contracts.errors import InvalidRequest, NotFound
 from ecommerce.contracts.keys import KEY_PATTERN
 from ecommerce.contracts.order.errors import OrderNotFound
 from ecommerce.contracts.order.port import OrderData, SagaSummaryData
+from ecommerce.wiring import resolver
 
 MAX_ID = 2**63 - 1
 

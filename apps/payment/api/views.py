@@ -9,8 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecommerce import resolver
 from ecommerce.api.errors import error_responses
+from ecommerce.wiring import resolver
 
 
 class StripeWebhookApi(APIView):

@@ -9,12 +9,11 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.payment.models import OutboxEvent, Payment
+from apps.payment.models import DB, OutboxEvent, Payment
 from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.payment.events import ChargeDeclined, ChargeSucceeded, PaymentEvent
-from ecommerce.outbox import emit
+from ecommerce.transports.outbox import emit
 
-DB = "payment"
 S = Payment.Status
 
 # How far along a payment is; a change never lowers it. PENDING and UNAVAILABLE are the same

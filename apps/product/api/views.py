@@ -17,11 +17,11 @@ from apps.product.api.serializers import (
     ProductOutput,
     ProductPageOutput,
 )
-from ecommerce import resolver
 from ecommerce.api.errors import error_responses
 from ecommerce.contracts.errors import NotFound
 from ecommerce.contracts.product.errors import ProductNotFound
 from ecommerce.contracts.product.port import ProductData, ProductQuery
+from ecommerce.wiring import resolver
 
 MAX_ID = 2**63 - 1
 

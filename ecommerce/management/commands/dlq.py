@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ecommerce import dead_letters
-from ecommerce.queues import QUEUES
+from ecommerce.transports import dead_letters
+from ecommerce.transports.queues import QUEUES
 
 
 class Command(BaseCommand):

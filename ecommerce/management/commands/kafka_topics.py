@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from ecommerce import kafka
+from ecommerce.transports import kafka
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from django.core.management.base import BaseCommand
 
-from ecommerce import resolver, topology
+from ecommerce.wiring import resolver, topology
 
 
 class Command(BaseCommand):

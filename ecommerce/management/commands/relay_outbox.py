@@ -4,8 +4,9 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from ecommerce import kafka, metrics, tracing
-from ecommerce.relay import OutboxRelay
+from ecommerce.observability import metrics, tracing
+from ecommerce.transports import kafka
+from ecommerce.transports.relay import OutboxRelay
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from ecommerce import kafka_broker
+from ecommerce.devservers import kafka_broker
 
 
 class Command(BaseCommand):

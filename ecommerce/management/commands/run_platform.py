@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 import phases
-from ecommerce import launch, topology
+from ecommerce.wiring import launch, topology
 
 
 class Command(BaseCommand):

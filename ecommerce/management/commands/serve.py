@@ -18,9 +18,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ecommerce import resolver, tracing
-from ecommerce.grpc.contracts import CONTRACTS
-from ecommerce.grpc.server import build_server, set_serving
+from ecommerce.observability import tracing
+from ecommerce.transports.grpc.contracts import CONTRACTS
+from ecommerce.transports.grpc.server import build_server, set_serving
+from ecommerce.wiring import resolver
 from phases.services import SERVICES
 
 logger = logging.getLogger("ecommerce.serve")

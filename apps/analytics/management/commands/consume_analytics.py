@@ -5,7 +5,8 @@ import signal
 from django.core.management.base import BaseCommand
 
 from apps.analytics.consumer import AnalyticsConsumer, source_topics
-from ecommerce import kafka, metrics, tracing
+from ecommerce.observability import metrics, tracing
+from ecommerce.transports import kafka
 
 
 class Command(BaseCommand):

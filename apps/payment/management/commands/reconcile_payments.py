@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from prometheus_client import Counter
 
 from apps.payment.services import payments_reconcile
-from ecommerce import metrics, tracing
+from ecommerce.observability import metrics, tracing
 
 RECONCILED = Counter(
     "payment_reconciled_total",

@@ -1,0 +1,1 @@
+"""What every process reports: Prometheus metrics and health, OpenTelemetry traces, log lines."""
