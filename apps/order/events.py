@@ -13,7 +13,7 @@ from ecommerce.contracts.order.events import (
     OrderLineData,
     SagaStepFailed,
 )
-from ecommerce.outbox import emit
+from ecommerce.outbox import emit, outbox_row
 
 DB = "order"
 
@@ -48,16 +48,24 @@ def order_created(order: Order, lines: Iterable[OrderLine] | None = None) -> Non
     )
 
 
-def order_completed(order: Order) -> None:
-    _emit(
-        OrderCompleted(
-            order_id=order.pk,
-            user_id=order.user_id,
-            total=order.total,
-            currency=order.currency,
-            lines=_lines(order, None),
-        )
+def _order_completed(order: Order) -> OrderCompleted:
+    return OrderCompleted(
+        order_id=order.pk,
+        user_id=order.user_id,
+        total=order.total,
+        currency=order.currency,
+        lines=_lines(order, None),
     )
+
+
+def order_completed(order: Order) -> None:
+    _emit(_order_completed(order))
+
+
+def order_completed_row(order: Order) -> OutboxEvent:
+    """The unsaved outbox row of `order_completed`, for a caller that writes it in a statement
+    of its own."""
+    return outbox_row(OutboxEvent, _order_completed(order))
 
 
 def order_failed(order: Order) -> None:
