@@ -88,8 +88,3 @@ def emit(model: type[OutboxEventBase], event: Event, *, using: str) -> OutboxEve
     row.save(using=using, force_insert=True)
     return row
 
-
-def emit_all(model: type[OutboxEventBase], events: list[Event], *, using: str) -> None:
-    """Record `events` in one INSERT; call inside the transaction that makes the change."""
-    if events:
-        model.objects.using(using).bulk_create([outbox_row(model, event) for event in events])

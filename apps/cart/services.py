@@ -15,7 +15,8 @@ from ecommerce.contracts.cart.port import MAX_LINE_QUANTITY
 from ecommerce.contracts.errors import Conflict, InvalidRequest, NotFound
 from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.product.errors import OutOfStock, ProductNotFound, ProductUnavailable
-from ecommerce.outbox import emit
+from ecommerce.db import insert_sql, update_sql, write_together
+from ecommerce.outbox import emit, outbox_row
 
 DB = "cart"
 
@@ -88,22 +89,29 @@ def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> tuple[Cart
             "currency": product.currency,
         }
         if item is None:
-            items.append(CartItem.objects.create(cart=cart, product_id=product_id, **line))
+            item = CartItem(cart=cart, product_id=product_id, **line)
+            line_write = insert_sql(item, using=DB)
+            items.append(item)
         else:
             for name, value in line.items():
                 setattr(item, name, value)
-            item.save(update_fields=list(line))
+            line_write = update_sql(CartItem, item.pk, using=DB, **line)
         cart.currency = product.currency
-        cart.save(update_fields=["currency", "updated_at"])
-        _emit(
-            CartItemAdded(
-                user_id=user_id,
-                product_id=product_id,
-                quantity=quantity,
-                line_quantity=new_quantity,
-                unit_price=product.price,
-                currency=product.currency,
-            )
+        cart.updated_at = timezone.now()
+        event = CartItemAdded(
+            user_id=user_id,
+            product_id=product_id,
+            quantity=quantity,
+            line_quantity=new_quantity,
+            unit_price=product.price,
+            currency=product.currency,
+        )
+        # The line, the cart and the event in one round trip (the lock above keeps them ours).
+        write_together(
+            line_write,
+            update_sql(Cart, cart.pk, using=DB, currency=cart.currency, updated_at=cart.updated_at),
+            insert_sql(outbox_row(OutboxEvent, event), using=DB),
+            using=DB,
         )
         return cart, items
 
@@ -201,7 +209,7 @@ def cart_reserve(*, user_id: int, reservation_key: str) -> CartReservation:
                 if cart is not None and cart.reservation_key:
                     raise CartLocked("Another checkout holds this cart.")
                 raise CartEmpty("The cart is empty.")
-            reservation = CartReservation.objects.create(
+            reservation = CartReservation(
                 reservation_key=reservation_key,
                 user_id=user_id,
                 status=CartReservation.Status.RESERVED,
@@ -209,7 +217,20 @@ def cart_reserve(*, user_id: int, reservation_key: str) -> CartReservation:
                 currency=cart.currency,
             )
             cart.reservation_key = reservation_key
-            cart.save(update_fields=["reservation_key", "updated_at"])
+            cart.updated_at = timezone.now()
+            # The reservation and the cart's lock in one round trip; a used key still raises
+            # IntegrityError, the statement as a whole refused.
+            write_together(
+                insert_sql(reservation, using=DB),
+                update_sql(
+                    Cart,
+                    cart.pk,
+                    using=DB,
+                    reservation_key=reservation_key,
+                    updated_at=cart.updated_at,
+                ),
+                using=DB,
+            )
             return reservation
     except IntegrityError:
         # The key was used before, its lines since gone or back in the cart: that is the answer.

@@ -35,26 +35,34 @@ def _emit(event: OrderEvent) -> None:
     emit(OutboxEvent, event, using=DB)
 
 
-def order_created(order: Order, lines: Iterable[OrderLine] | None = None) -> None:
-    """`lines`: the order's lines when the caller has them, else they are read."""
-    _emit(
-        OrderCreated(
-            order_id=order.pk,
-            user_id=order.user_id,
-            total=order.total,
-            currency=order.currency,
-            lines=_lines(order, lines),
-        )
+def _order_created(order: Order, lines: Iterable[OrderLine] | None) -> OrderCreated:
+    return OrderCreated(
+        order_id=order.pk or 0,
+        user_id=order.user_id,
+        total=order.total,
+        currency=order.currency,
+        lines=_lines(order, lines),
     )
 
 
-def _order_completed(order: Order) -> OrderCompleted:
+def order_created(order: Order, lines: Iterable[OrderLine] | None = None) -> None:
+    """`lines`: the order's lines when the caller has them, else they are read."""
+    _emit(_order_created(order, lines))
+
+
+def order_created_row(order: Order, lines: Iterable[OrderLine]) -> OutboxEvent:
+    """The unsaved outbox row of `order_created` for an order not yet written: the statement
+    that writes both sets its order id (0 here)."""
+    return outbox_row(OutboxEvent, _order_created(order, lines))
+
+
+def _order_completed(order: Order, lines: Iterable[OrderLine] | None = None) -> OrderCompleted:
     return OrderCompleted(
         order_id=order.pk,
         user_id=order.user_id,
         total=order.total,
         currency=order.currency,
-        lines=_lines(order, None),
+        lines=_lines(order, lines),
     )
 
 
@@ -62,10 +70,10 @@ def order_completed(order: Order) -> None:
     _emit(_order_completed(order))
 
 
-def order_completed_row(order: Order) -> OutboxEvent:
+def order_completed_row(order: Order, lines: Iterable[OrderLine]) -> OutboxEvent:
     """The unsaved outbox row of `order_completed`, for a caller that writes it in a statement
     of its own."""
-    return outbox_row(OutboxEvent, _order_completed(order))
+    return outbox_row(OutboxEvent, _order_completed(order, lines))
 
 
 def order_failed(order: Order) -> None:

@@ -16,7 +16,8 @@ from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.product.errors import OutOfStock, ProductUnavailable
 from ecommerce.contracts.product.events import ProductCreated, ProductUpdated, StockChanged
 from ecommerce.contracts.product.port import StockLine
-from ecommerce.outbox import emit, emit_all
+from ecommerce.db import insert_sql, write_together
+from ecommerce.outbox import emit, outbox_row
 
 DB = "product"
 
@@ -191,16 +192,24 @@ def stock_hold(*, hold_key: str, lines: Sequence[StockLine]) -> StockHold:
                 ).update(stock=F("stock") - quantity)
                 if not taken:
                     raise _why_not(product_id, quantity)
-            # One INSERT for all the lines and one for all the events, whatever their number.
-            StockHoldLine.objects.bulk_create(
-                StockHoldLine(hold=hold, product_id=pid, quantity=q) for pid, q in wanted.items()
-            )
-            emit_all(
-                OutboxEvent,
-                [
-                    StockChanged(product_id=pid, delta=-q, reason="held", hold_key=hold_key)
+            # The hold's lines and its events in one round trip, whatever their number.
+            write_together(
+                *(
+                    insert_sql(StockHoldLine(hold=hold, product_id=pid, quantity=q), using=DB)
                     for pid, q in sorted(wanted.items())
-                ],
+                ),
+                *(
+                    insert_sql(
+                        outbox_row(
+                            OutboxEvent,
+                            StockChanged(
+                                product_id=pid, delta=-q, reason="held", hold_key=hold_key
+                            ),
+                        ),
+                        using=DB,
+                    )
+                    for pid, q in sorted(wanted.items())
+                ),
                 using=DB,
             )
             cache.invalidate_products(*wanted)
