@@ -19,6 +19,7 @@ one checkout are counted, by database and stage (`benchmarks.saga_statements`).
     python -m benchmarks.saga [--seconds 10] [--levels 1,16,64] [--floor-levels 1,64]
     python -m benchmarks.saga --floor            # the floor alone
     python -m benchmarks.saga --levels '' --floor-levels ''   # statement counts alone
+    python -m benchmarks.saga --levels '' --floor-levels '' --sql   # and each statement
 """
 
 from __future__ import annotations
@@ -394,6 +395,9 @@ def main() -> None:
     parser.add_argument("--floor", action="store_true", help="measure the floor alone")
     parser.add_argument("--worker-concurrency", type=int, default=4, help="Celery processes")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--sql", action="store_true", help="also print each counted statement, by stage and alias"
+    )
     args = parser.parse_args()
     levels = [] if args.floor else [int(n) for n in args.levels.split(",") if n]
     floor_levels = [int(n) for n in args.floor_levels.split(",") if n]
@@ -510,7 +514,8 @@ def main() -> None:
         print("\nSQL statements of one checkout (benchmarks/saga_statements.py)", flush=True)
         token, product = users[0]
         subprocess.run(
-            [sys.executable, "-m", "benchmarks.saga_statements", token, str(product)],
+            [sys.executable, "-m", "benchmarks.saga_statements", token, str(product),
+             *(["--sql"] if args.sql else [])],
             cwd=ROOT, env=env, check=True,
         )  # fmt: skip
         print(f"\nlogs: {workdir}")

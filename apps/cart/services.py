@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+import json
+
+from django.db import IntegrityError, connections, transaction
+from django.utils import timezone
 
 from apps.cart.models import DB, Cart, CartItem, CartReservation, OutboxEvent
 from ecommerce.contracts.cart.errors import CartEmpty, CartItemNotFound, CartLocked
@@ -11,8 +14,9 @@ from ecommerce.contracts.cart.port import MAX_LINE_QUANTITY
 from ecommerce.contracts.errors import Conflict, InvalidRequest, NotFound
 from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.product.errors import OutOfStock, ProductNotFound, ProductUnavailable
-from ecommerce.transports.outbox import emit
+from ecommerce.transports.outbox import emit, outbox_row
 from ecommerce.wiring import resolver
+from ecommerce.wiring.sql import insert_sql, update_sql, write_together
 
 
 def _emit(event: CartItemAdded | CartItemRemoved) -> None:
@@ -83,22 +87,29 @@ def cart_add_item(*, user_id: int, product_id: int, quantity: int) -> tuple[Cart
             "currency": product.currency,
         }
         if item is None:
-            items.append(CartItem.objects.create(cart=cart, product_id=product_id, **line))
+            item = CartItem(cart=cart, product_id=product_id, **line)
+            line_write = insert_sql(item, using=DB)
+            items.append(item)
         else:
             for name, value in line.items():
                 setattr(item, name, value)
-            item.save(update_fields=list(line))
+            line_write = update_sql(CartItem, item.pk, using=DB, **line)
         cart.currency = product.currency
-        cart.save(update_fields=["currency", "updated_at"])
-        _emit(
-            CartItemAdded(
-                user_id=user_id,
-                product_id=product_id,
-                quantity=quantity,
-                line_quantity=new_quantity,
-                unit_price=product.price,
-                currency=product.currency,
-            )
+        cart.updated_at = timezone.now()
+        event = CartItemAdded(
+            user_id=user_id,
+            product_id=product_id,
+            quantity=quantity,
+            line_quantity=new_quantity,
+            unit_price=product.price,
+            currency=product.currency,
+        )
+        # The line, the cart and the event in one round trip (the lock above keeps them ours).
+        write_together(
+            line_write,
+            update_sql(Cart, cart.pk, using=DB, currency=cart.currency, updated_at=cart.updated_at),
+            insert_sql(outbox_row(OutboxEvent, event), using=DB),
+            using=DB,
         )
         return cart, items
 
@@ -204,7 +215,7 @@ def cart_reserve(*, user_id: int, reservation_key: str) -> CartReservation:
                 if cart is not None and cart.reservation_key:
                     raise CartLocked("Another checkout holds this cart.")
                 raise CartEmpty("The cart is empty.")
-            reservation = CartReservation.objects.create(
+            reservation = CartReservation(
                 reservation_key=reservation_key,
                 user_id=user_id,
                 status=CartReservation.Status.RESERVED,
@@ -212,7 +223,20 @@ def cart_reserve(*, user_id: int, reservation_key: str) -> CartReservation:
                 currency=cart.currency,
             )
             cart.reservation_key = reservation_key
-            cart.save(update_fields=["reservation_key", "updated_at"])
+            cart.updated_at = timezone.now()
+            # The reservation and the cart's lock in one round trip; a used key still raises
+            # IntegrityError, the statement as a whole refused.
+            write_together(
+                insert_sql(reservation, using=DB),
+                update_sql(
+                    Cart,
+                    cart.pk,
+                    using=DB,
+                    reservation_key=reservation_key,
+                    updated_at=cart.updated_at,
+                ),
+                using=DB,
+            )
             return reservation
     except IntegrityError:
         # The key was used before, its lines since gone or back in the cart: that is the answer.
@@ -239,9 +263,72 @@ def cart_release(*, reservation_key: str, user_id: int) -> CartReservation:
         return reservation
 
 
+# A RESERVED reservation committed, its lines taken out of the cart and the cart unlocked, in
+# one statement (PostgreSQL): it saves the BEGIN, the two locking SELECTs, two of the three
+# writes' round trips and the COMMIT. Each data-modifying part locks the row it changes, and
+# nobody changes a reserved cart's lines, so the statement's snapshot holds them as they are.
+_COMMIT_RESERVED = f"""
+    WITH reservation AS (
+        UPDATE {CartReservation._meta.db_table} SET status = %(committed)s, updated_at = %(now)s
+        WHERE reservation_key = %(key)s AND status = %(reserved)s
+        RETURNING id, user_id, status, items, currency, created_at, updated_at
+    ),
+    cart AS (
+        SELECT id FROM {Cart._meta.db_table}
+        WHERE user_id = (SELECT user_id FROM reservation)
+    ),
+    unlocked AS (
+        UPDATE {Cart._meta.db_table} SET reservation_key = '', updated_at = %(now)s
+        WHERE id = (SELECT id FROM cart) AND reservation_key = %(key)s
+    ),
+    sold AS (
+        DELETE FROM {CartItem._meta.db_table}
+        WHERE cart_id = (SELECT id FROM cart) AND product_id IN (
+            SELECT (line ->> 'product_id')::bigint
+            FROM reservation, jsonb_array_elements(reservation.items) AS line
+        )
+    )
+    SELECT id, user_id, status, items, currency, created_at, updated_at FROM reservation
+"""
+
+
+def _commit_reserved(reservation_key: str) -> CartReservation | None:
+    """The reservation, committed now, if it was RESERVED; None otherwise (or not PostgreSQL)."""
+    connection = connections[DB]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _COMMIT_RESERVED,
+            {
+                "committed": CartReservation.Status.COMMITTED,
+                "reserved": CartReservation.Status.RESERVED,
+                "key": reservation_key,
+                "now": timezone.now(),
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    items = row[3]
+    return CartReservation(
+        pk=row[0],
+        reservation_key=reservation_key,
+        user_id=row[1],
+        status=row[2],
+        items=json.loads(items) if isinstance(items, str) else items,
+        currency=row[4],
+        created_at=row[5],
+        updated_at=row[6],
+    )
+
+
 def cart_commit(*, reservation_key: str) -> CartReservation:
     """The checkout succeeded: the reserved lines leave the cart, which unlocks."""
     key_check(reservation_key, name="reservation_key")
+    committed = _commit_reserved(reservation_key)
+    if committed is not None:
+        return committed
     with transaction.atomic(using=DB):
         reservation = (
             CartReservation.objects.select_for_update()

@@ -13,6 +13,7 @@ so re-running a step after a crash or a redelivery never reserves, holds or char
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,12 +21,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connections, transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import OuterRef, prefetch_related_objects
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from apps.order import events, metrics
-from apps.order.models import DB, CheckoutSaga, Order, OrderLine, SagaStep
+from apps.order.models import DB, CheckoutSaga, Order, OrderLine, OutboxEvent, SagaStep
 from apps.order.saga_lock import saga_lock
 from ecommerce.contracts.cart.commands import ReleaseItems, ReserveItems
 from ecommerce.contracts.errors import (
@@ -90,7 +93,24 @@ CONTINUE = None  # the step's outcome is recorded; run the saga's next step now
 
 
 def _load(order_id: int) -> CheckoutSaga | None:
-    return CheckoutSaga.objects.select_related("order").filter(order_id=order_id).first()
+    """The saga with its order; on PostgreSQL the order's lines too, in the same statement
+    (an array of them beside the row: it saves the SELECT of the lines a drive would send)."""
+    sagas = CheckoutSaga.objects.select_related("order").filter(order_id=order_id)
+    if connections[DB].vendor != "postgresql":
+        return sagas.first()
+    line_rows = OrderLine.objects.filter(order_id=OuterRef("order_id")).values(
+        row=JSONObject(**{name: name for name in _LINE_FIELDS})
+    )
+    saga = sagas.annotate(line_rows=ArraySubquery(line_rows)).first()
+    if saga is not None:
+        saga.order.known_lines = [
+            OrderLine(order=saga.order, **(json.loads(row) if isinstance(row, str) else row))
+            for row in saga.line_rows
+        ]
+    return saga
+
+
+_LINE_FIELDS = ("id", "product_id", "sku", "name", "quantity", "unit_price")
 
 
 def _save(saga: CheckoutSaga, **fields) -> None:
@@ -113,12 +133,29 @@ _STEP_ATTEMPT = f"""
     RETURNING id, attempts
 """
 
+# The same attempt, of the step that follows, inside the statement that records the previous
+# step's success (`_record_and_move`, where `moved` is the saga it moved on).
+_NEXT_STEP_ATTEMPT = f"""
+    INSERT INTO {SagaStep._meta.db_table}
+        (saga_id, name, status, attempts, started_at, error, result)
+    SELECT saga_id, %s, 'STARTED', 1, %s, '', '{{}}' FROM moved
+    ON CONFLICT (saga_id, name) DO UPDATE SET attempts = {SagaStep._meta.db_table}.attempts + 1
+        WHERE {SagaStep._meta.db_table}.status = 'STARTED'
+    RETURNING id, attempts
+"""
+
 
 def step_start(saga: CheckoutSaga, name: str) -> SagaStep:
-    """Record an attempt of `name`, committed before anything is sent."""
-    with connections[DB].cursor() as cursor:
-        cursor.execute(_STEP_ATTEMPT, [saga.pk, name, timezone.now()])
-        row = cursor.fetchone()
+    """Record an attempt of `name`, committed before anything is sent. The statement that
+    recorded the previous step's outcome may have recorded it already (`_record_and_move`)."""
+    started = getattr(saga, "started", None)
+    if started is not None and started[0] == name:
+        saga.started = None
+        row = started[1:]
+    else:
+        with connections[DB].cursor() as cursor:
+            cursor.execute(_STEP_ATTEMPT, [saga.pk, name, timezone.now()])
+            row = cursor.fetchone()
     if row is None:  # already ended: a late duplicate; nothing to count
         step = SagaStep.objects.get(saga=saga, name=name)
     else:
@@ -174,10 +211,21 @@ def _as_datetime(value) -> datetime | None:
     return value
 
 
-def _record_and_move(saga: CheckoutSaga, name: str, *, result, **fields) -> bool:
-    """A step's success and the saga's new fields in one statement (PostgreSQL), so the pair
-    commits together without a transaction around it: it saves the BEGIN, the second UPDATE
-    and the COMMIT of the common case. False if it was already recorded."""
+def _record_and_move(
+    saga: CheckoutSaga,
+    name: str,
+    *,
+    result,
+    start: str | None = None,
+    order: dict | None = None,
+    event: OutboxEvent | None = None,
+    **fields,
+) -> bool:
+    """A step's success and everything it changes in one statement (PostgreSQL), so it all
+    commits together without a transaction around it: the saga's new fields; the attempt of
+    the step that follows (`start`: the INSERT step_start would send next); the order's new
+    fields and its outbox event (`order`, `event`: the commit step). It saves the BEGIN, the
+    COMMIT and a round trip for each of those writes. False if it was already recorded."""
     connection = connections[DB]
     now = timezone.now()
     fields["updated_at"] = now
@@ -188,6 +236,37 @@ def _record_and_move(saga: CheckoutSaga, name: str, *, result, **fields) -> bool
         for column, value in zip(columns, fields.values(), strict=True)
     ]
     result_value = SagaStep._meta.get_field("result").get_db_prep_save(result or {}, connection)
+    parts, params = [], []
+    if start is not None:
+        parts.append(f"started AS ({_NEXT_STEP_ATTEMPT})")
+        params += [start, now]
+    if order:
+        order_columns = [Order._meta.get_field(field) for field in {**order, "updated_at": now}]
+        order_values = {**order, "updated_at": now}.values()
+        parts.append(
+            f"""ordered AS (
+                UPDATE {Order._meta.db_table}
+                SET {", ".join(f"{column.column} = %s" for column in order_columns)}
+                WHERE id IN (SELECT order_id FROM moved)
+            )"""
+        )
+        params += [
+            column.get_db_prep_save(value, connection)
+            for column, value in zip(order_columns, order_values, strict=True)
+        ]
+    if event is not None:
+        event_columns = [f for f in OutboxEvent._meta.concrete_fields if not f.primary_key]
+        parts.append(
+            f"""emitted AS (
+                INSERT INTO {OutboxEvent._meta.db_table}
+                    ({", ".join(column.column for column in event_columns)})
+                SELECT {", ".join(["%s"] * len(event_columns))} FROM moved
+            )"""
+        )
+        params += [
+            column.get_db_prep_save(column.pre_save(event, add=True), connection)
+            for column in event_columns
+        ]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -196,10 +275,15 @@ def _record_and_move(saga: CheckoutSaga, name: str, *, result, **fields) -> bool
                 SET status = %s, finished_at = %s, error = '', result = %s
                 WHERE saga_id = %s AND name = %s AND status = %s
                 RETURNING saga_id, started_at
-            )
-            UPDATE {CheckoutSaga._meta.db_table} SET {assignments}
-            WHERE id IN (SELECT saga_id FROM step)
-            RETURNING (SELECT started_at FROM step)
+            ),
+            moved AS (
+                UPDATE {CheckoutSaga._meta.db_table} SET {assignments}
+                WHERE id IN (SELECT saga_id FROM step)
+                RETURNING id AS saga_id, order_id
+            ){"".join(f", {part}" for part in parts)}
+            SELECT (SELECT started_at FROM step){
+                ", (SELECT id FROM started), (SELECT attempts FROM started)" if start else ""
+            }
             """,
             [
                 SagaStep.Status.SUCCEEDED,
@@ -209,13 +293,16 @@ def _record_and_move(saga: CheckoutSaga, name: str, *, result, **fields) -> bool
                 name,
                 SagaStep.Status.STARTED,
                 *values,
+                *params,
             ],
         )
         row = cursor.fetchone()
-    if row is None:
+    if row is None or row[0] is None:
         return False
     for field, value in fields.items():
         setattr(saga, field, value)
+    if start is not None and row[1] is not None:
+        saga.started = (start, row[1], row[2])
     started = _as_datetime(row[0])
     metrics.step_ended(name, SagaStep.Status.SUCCEEDED, started, compensation=name in COMPENSATION)
     return True
@@ -236,15 +323,29 @@ def step_succeeded(
     following = sequence[sequence.index(name) + 1 :]
     tracing.annotate({"saga.outcome": "succeeded"})
     rewrites = reservation is not None and _reservation_differs(saga.order, reservation)
-    if (
-        following
-        and name != Step.COMMIT
-        and not rewrites
-        and connections[DB].vendor == "postgresql"
-    ):
-        # The common case: nothing but the step's row and the saga's position change.
-        if not _record_and_move(saga, name, result=result, step=following[0], **changes):
+    if following and not rewrites and connections[DB].vendor == "postgresql":
+        # The common case: the step's row and the saga's position change, and the next step's
+        # attempt is recorded, all in one statement.
+        if not _record_and_move(
+            saga, name, result=result, step=following[0], start=following[0], **changes
+        ):
             return False
+        failpoint(f"saga.recorded.{name}")
+        return True
+    if name == Step.COMMIT and connections[DB].vendor == "postgresql":
+        # The saga and its order complete, and say so in the outbox, in one statement.
+        if not _record_and_move(
+            saga,
+            name,
+            result=result,
+            order={"status": Order.Status.COMPLETED},
+            event=events.order_completed_row(saga.order, _order_lines(saga.order)),
+            state=CheckoutSaga.State.COMPLETED,
+            step="done",
+            finished_at=timezone.now(),
+        ):
+            return False
+        _completed(saga)
         failpoint(f"saga.recorded.{name}")
         return True
     with transaction.atomic(using=DB):
@@ -282,8 +383,11 @@ def step_failed(saga: CheckoutSaga, name: str, *, reason: str, error: str = "") 
 
 def _order_lines(order: Order) -> list[OrderLine]:
     """The order's lines by product, read at most once per drive: the saga's lock holds them."""
-    prefetch_related_objects([order], "lines")
-    return sorted(order.lines.all(), key=lambda line: line.product_id)
+    known = getattr(order, "known_lines", None)
+    if known is None:
+        prefetch_related_objects([order], "lines")
+        known = order.known_lines = list(order.lines.all())
+    return sorted(known, key=lambda line: line.product_id)
 
 
 def _reservation_differs(order: Order, reservation: StepResult) -> bool:
@@ -302,6 +406,7 @@ def _take_reservation(order: Order, reservation: StepResult) -> None:
     """The reserved lines are what is sold: they replace the lines peeked at checkout."""
     items = reservation.items
     order.refresh_from_db(fields=["lines"])  # forget the lines read before
+    order.known_lines = None
     OrderLine.objects.filter(order=order).delete()
     OrderLine.objects.bulk_create(OrderLine.of(order, item) for item in items)
     order.total = sum(item.quantity * item.unit_price for item in items)
@@ -311,11 +416,17 @@ def _take_reservation(order: Order, reservation: StepResult) -> None:
 
 def _complete(saga: CheckoutSaga) -> None:
     _save(saga, state=CheckoutSaga.State.COMPLETED, step="done", finished_at=timezone.now())
-    metrics.saga_ended(completed=True, started_at=saga.created_at)
     order = saga.order
     order.status = Order.Status.COMPLETED
     order.save(update_fields=["status", "updated_at"])
     events.order_completed(order)
+    _completed(saga)
+
+
+def _completed(saga: CheckoutSaga) -> None:
+    """What follows a completion, once it is written."""
+    saga.order.status = Order.Status.COMPLETED
+    metrics.saga_ended(completed=True, started_at=saga.created_at)
     logger.info("saga %s: order completed", saga.order_id)
 
 

@@ -14,34 +14,47 @@ from ecommerce.contracts.order.events import (
     OrderPlaced,
     SagaStepFailed,
 )
-from ecommerce.transports.outbox import emit
+from ecommerce.transports.outbox import emit, outbox_row
 
 
 def _emit(event: OrderEvent) -> None:
     emit(OutboxEvent, event, using=DB)
 
 
-def _placed(event: type[OrderPlaced], order: Order, lines: Iterable[OrderLine] | None) -> None:
-    """An event that carries the whole order: its total, currency and lines."""
+def _placed(
+    event: type[OrderPlaced], order: Order, lines: Iterable[OrderLine] | None
+) -> OrderPlaced:
+    """An event that carries the whole order: its total, currency and lines (read when the
+    caller does not have them). An order not yet written has id 0 here: the statement that
+    writes both sets it."""
     source = order.lines.all() if lines is None else lines
-    _emit(
-        event(
-            order_id=order.pk,
-            user_id=order.user_id,
-            total=order.total,
-            currency=order.currency,
-            lines=tuple(OrderLineData(**line_values(line)) for line in source),
-        )
+    return event(
+        order_id=order.pk or 0,
+        user_id=order.user_id,
+        total=order.total,
+        currency=order.currency,
+        lines=tuple(OrderLineData(**line_values(line)) for line in source),
     )
 
 
 def order_created(order: Order, lines: Iterable[OrderLine] | None = None) -> None:
     """`lines`: the order's lines when the caller has them, else they are read."""
-    _placed(OrderCreated, order, lines)
+    _emit(_placed(OrderCreated, order, lines))
+
+
+def order_created_row(order: Order, lines: Iterable[OrderLine]) -> OutboxEvent:
+    """The unsaved outbox row of `order_created` for an order not yet written."""
+    return outbox_row(OutboxEvent, _placed(OrderCreated, order, lines))
 
 
 def order_completed(order: Order) -> None:
-    _placed(OrderCompleted, order, None)
+    _emit(_placed(OrderCompleted, order, None))
+
+
+def order_completed_row(order: Order, lines: Iterable[OrderLine]) -> OutboxEvent:
+    """The unsaved outbox row of `order_completed`, for a caller that writes it in a statement
+    of its own."""
+    return outbox_row(OutboxEvent, _placed(OrderCompleted, order, lines))
 
 
 def order_failed(order: Order) -> None:

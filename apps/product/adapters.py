@@ -40,10 +40,9 @@ def category_data(category: Category) -> CategoryData:
 
 
 def hold_data(hold: StockHold) -> StockHoldData:
-    lines = tuple(
-        StockLine(product_id=pid, quantity=q)
-        for pid, q in hold.lines.order_by("product_id").values_list("product_id", "quantity")
-    )
+    """The hold as the port shows it; lines a service just wrote or read are not read again."""
+    taken = services.hold_lines(hold)
+    lines = tuple(StockLine(product_id=pid, quantity=q) for pid, q in taken)
     return StockHoldData(hold_key=hold.hold_key, status=hold.status, lines=lines)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -16,7 +16,8 @@ from ecommerce.contracts.keys import key_check
 from ecommerce.contracts.product.errors import OutOfStock, ProductUnavailable
 from ecommerce.contracts.product.events import ProductCreated, ProductUpdated, StockChanged
 from ecommerce.contracts.product.port import StockLine
-from ecommerce.transports.outbox import emit
+from ecommerce.transports.outbox import emit, outbox_row
+from ecommerce.wiring.sql import insert_sql, write_together
 
 
 def _emit_product(event: type[ProductCreated | ProductUpdated], product: Product) -> None:
@@ -161,6 +162,15 @@ def _why_not(product_id: int, requested: int) -> Exception:
     )
 
 
+def hold_lines(hold: StockHold) -> list[tuple[int, int]]:
+    """A hold's (product id, quantity) pairs by product: as written or read by the service that
+    returned the hold (`StockHold.known_lines`), else from the database."""
+    known = getattr(hold, "known_lines", None)
+    if known is None:
+        known = list(hold.lines.values_list("product_id", "quantity"))
+    return sorted(known)
+
+
 def stock_hold(*, hold_key: str, lines: Sequence[StockLine]) -> StockHold:
     """Take stock for every line or none, with one conditional UPDATE per product.
 
@@ -180,16 +190,31 @@ def stock_hold(*, hold_key: str, lines: Sequence[StockLine]) -> StockHold:
                 ).update(stock=F("stock") - quantity)
                 if not taken:
                     raise _why_not(product_id, quantity)
-                _emit_stock_changed(
-                    product_id=product_id, delta=-quantity, reason="held", hold_key=hold_key
-                )
-            StockHoldLine.objects.bulk_create(
-                StockHoldLine(hold=hold, product_id=pid, quantity=q) for pid, q in wanted.items()
+            # The hold's lines and its events in one round trip, whatever their number.
+            write_together(
+                *(
+                    insert_sql(StockHoldLine(hold=hold, product_id=pid, quantity=q), using=DB)
+                    for pid, q in sorted(wanted.items())
+                ),
+                *(
+                    insert_sql(
+                        outbox_row(
+                            OutboxEvent,
+                            StockChanged(
+                                product_id=pid, delta=-q, reason="held", hold_key=hold_key
+                            ),
+                        ),
+                        using=DB,
+                    )
+                    for pid, q in sorted(wanted.items())
+                ),
+                using=DB,
             )
             cache.invalidate_products(*wanted)
     except IntegrityError:
         # The key was held before (a repeated or concurrent command): that hold is the answer.
         return StockHold.objects.get(hold_key=hold_key)
+    hold.known_lines = list(wanted.items())
     return hold
 
 
@@ -215,8 +240,49 @@ def stock_release(*, hold_key: str) -> StockHold:
         return hold
 
 
+# A HELD hold confirmed and its lines read back in one statement (PostgreSQL): it saves the
+# SELECT of the hold and the SELECT of its lines that follow the conditional UPDATE.
+_CONFIRM_HELD = f"""
+    WITH hold AS (
+        UPDATE {StockHold._meta.db_table} SET status = %s, updated_at = %s
+        WHERE hold_key = %s AND status = %s
+        RETURNING id, created_at, updated_at
+    )
+    SELECT hold.id, hold.created_at, hold.updated_at, line.product_id, line.quantity
+    FROM hold JOIN {StockHoldLine._meta.db_table} line ON line.hold_id = hold.id
+"""
+
+
+def _confirm_held(hold_key: str) -> StockHold | None:
+    """The hold, confirmed now, if it was HELD; None if it was in any other state (or none)."""
+    connection = connections[DB]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CONFIRM_HELD,
+            [StockHold.Status.CONFIRMED, timezone.now(), hold_key, StockHold.Status.HELD],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    hold_id, created_at, updated_at = rows[0][:3]
+    hold = StockHold(
+        pk=hold_id,
+        hold_key=hold_key,
+        status=StockHold.Status.CONFIRMED,
+        created_at=created_at,
+        updated_at=updated_at,
+    )
+    hold.known_lines = [(row[3], row[4]) for row in rows]
+    return hold
+
+
 def stock_confirm(*, hold_key: str) -> StockHold:
     key_check(hold_key, name="hold_key")
+    confirmed = _confirm_held(hold_key)
+    if confirmed is not None:
+        return confirmed
     # A held hold is confirmed by one conditional UPDATE; any other state is read and judged.
     StockHold.objects.filter(hold_key=hold_key, status=StockHold.Status.HELD).update(
         status=StockHold.Status.CONFIRMED, updated_at=timezone.now()

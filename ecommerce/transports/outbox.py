@@ -69,14 +69,21 @@ def current_trace_context() -> dict[str, str]:
     return tracing.inject()
 
 
-def emit(model: type[OutboxEventBase], event: Event, *, using: str) -> OutboxEventBase:
-    """Record `event`; call inside the transaction (on `using`) that makes the change."""
+def outbox_row(model: type[OutboxEventBase], event: Event) -> OutboxEventBase:
+    """The unsaved row that records `event`."""
     if EVENT_TYPES.get(event.type) is not type(event):
         raise ValueError(f"{type(event).__name__} is not a registered event type")
-    return model.objects.using(using).create(
+    return model(
         event_type=event.type,
         aggregate_type=event.aggregate,
         aggregate_id=event.aggregate_id,
         payload=event.to_payload(),
         trace_context=current_trace_context(),
     )
+
+
+def emit(model: type[OutboxEventBase], event: Event, *, using: str) -> OutboxEventBase:
+    """Record `event`; call inside the transaction (on `using`) that makes the change."""
+    row = outbox_row(model, event)
+    row.save(using=using, force_insert=True)
+    return row

@@ -5,6 +5,7 @@ moves at most once.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -44,7 +45,13 @@ def _payment_for_key(
         "payment_method": payment_method,
     }
     try:
-        with transaction.atomic(using=DB):
+        # A single INSERT needs no transaction of its own (a failed one leaves none to roll
+        # back); inside a caller's transaction, a savepoint keeps that transaction usable.
+        with (
+            transaction.atomic(using=DB)
+            if transaction.get_connection(DB).in_atomic_block
+            else nullcontext()
+        ):
             return Payment.objects.using(DB).create(
                 idempotency_key=idempotency_key, status=S.PENDING, **wanted
             )
