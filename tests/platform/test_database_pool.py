@@ -34,7 +34,9 @@ def test_database_pool_selects_a_pool_that_returns_its_connection_between_reques
     assert config["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 2, "timeout": 10.0}
     assert config["CONN_MAX_AGE"] == 0
 
-    handler = ConnectionHandler({"default": {"ENGINE": "django.db.backends.dummy"}, "pooled": config})
+    handler = ConnectionHandler(
+        {"default": {"ENGINE": "django.db.backends.dummy"}, "pooled": config}
+    )
     connection = handler["pooled"]
     try:
         assert connection.pool is not None
