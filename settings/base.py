@@ -330,7 +330,7 @@ def postgres(url: str, *, schema: str | None = None) -> dict:
     engine = config["ENGINE"]
     if engine.endswith("postgresql"):
         config["ENGINE"] = "django_prometheus.db.backends.postgresql"
-        config.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+        config.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=600))
         config["CONN_HEALTH_CHECKS"] = True
         pool = database_pool(env.str("DATABASE_POOL", default=""))
         if pool is not None:
