@@ -176,7 +176,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("benchmarks.tracing needs wrk (Debian: apt-get install wrk)")
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()[0]
     sink = Sink().start()
     try:
         configurations = settings_for(sink)
@@ -192,7 +192,8 @@ def main() -> None:
         f"{args.connections} connections, median of {args.rounds} interleaved {args.seconds}s "
         f"rounds; checkout at {args.saga_level} in flight, {args.saga_seconds:.0f}s per run, "
         f"{args.saga_rounds} run(s) per setting, interleaved; {sink.received} spans received; "
-        f"{time.monotonic() - started:.0f}s in all"
+        f"{time.monotonic() - started:.0f}s in all; load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after"
     )
     print(f"{'':<28} {'off':>10} {'10 %':>10} {'100 %':>10} {'10 % / off':>11} {'goal':>6}")
     rows = [("cached detail, req/s", details)]
