@@ -52,6 +52,12 @@ clean:
 bench-db: install
 	$(PY) -m benchmarks.database $(BENCH_DB_ARGS)
 
+# Connections: CONN_MAX_AGE=0, persistent connections and psycopg's pool side by side, for the web
+# (wrk on the uncached catalogue) and the workers (the checkout saga) (docs/database.md).
+.PHONY: bench-connections
+bench-connections: install
+	$(PY) -m benchmarks.connections $(BENCH_CONNECTIONS_ARGS)
+
 # Event pipeline: relay publish rate, consumer events/s, end-to-end lag at a steady 1,000 events/s.
 .PHONY: bench-analytics
 bench-analytics: install

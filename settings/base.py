@@ -298,14 +298,45 @@ LOGGING = {
 }
 
 
+def database_pool(value: str) -> dict | None:
+    """`DATABASE_POOL`: psycopg's pool sizes per alias and process, `MAX` or `MIN,MAX`; empty
+    (or `0`, `off`) for none. Each process then keeps between MIN and MAX connections per alias
+    (docs/database.md, "Connections")."""
+    value = value.strip().lower()
+    if value in ("", "0", "off", "false", "no"):
+        return None
+    try:
+        sizes = [int(part) for part in value.split(",")]
+    except ValueError:
+        sizes = []
+    if len(sizes) == 1:
+        sizes = [sizes[0], sizes[0]]
+    if len(sizes) != 2 or not 0 <= sizes[0] <= sizes[1] or sizes[1] < 1:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOL={value!r}: MAX or MIN,MAX connections per alias (e.g. 1,4), or empty"
+        )
+    # How long a request or task that finds every connection taken waits for one.
+    timeout = env.float("DATABASE_POOL_TIMEOUT", default=10.0)
+    return {"min_size": sizes[0], "max_size": sizes[1], "timeout": timeout}
+
+
 def postgres(url: str, *, schema: str | None = None) -> dict:
-    """A database entry from a URL, through django-prometheus so queries are counted."""
+    """A database entry from a URL, through django-prometheus so queries are counted.
+
+    Connections: persistent for `DATABASE_CONN_MAX_AGE` seconds (0 closes each at the end of
+    its request or task), or, with `DATABASE_POOL` set, taken from and returned to psycopg's
+    pool (Django refuses a pool beside persistent connections, so CONN_MAX_AGE is then 0).
+    """
     config = environ.Env.db_url_config(url)
     engine = config["ENGINE"]
     if engine.endswith("postgresql"):
         config["ENGINE"] = "django_prometheus.db.backends.postgresql"
-        config.setdefault("CONN_MAX_AGE", 60)
+        config.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=600))
         config["CONN_HEALTH_CHECKS"] = True
+        pool = database_pool(env.str("DATABASE_POOL", default=""))
+        if pool is not None:
+            config.setdefault("OPTIONS", {})["pool"] = pool
+            config["CONN_MAX_AGE"] = 0
         if schema:
             # Phase 0 may keep every alias in one database: each then gets its own schema,
             # so migrations and tables never meet.

@@ -23,6 +23,7 @@ that `grpc_client_interceptor` / `grpc_server_interceptor` hand out), HTTP to St
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -117,7 +118,7 @@ def setup(service: str, *, web: bool = False) -> bool:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-        provider = TracerProvider(resource=_resource(service))
+        provider = TracerProvider(resource=_resource(service), id_generator=_ids())
         provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
         _provider = provider
@@ -147,6 +148,100 @@ def _instrument(*, web: bool) -> None:
         # Probes and scrapes are no one's trace (unless the standard variable says otherwise).
         excluded = os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS", "healthz,readyz,metrics")
         DjangoInstrumentor().instrument(request_hook=_remember_ids, excluded_urls=excluded)
+        _sample_before_the_middleware()
+
+
+def _ids():
+    """The SDK's random ids, and a trace id chosen ahead for the next root span of a request
+    (`RequestSampling`), so the sampler sees the same one twice and decides alike."""
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+
+    class PresetTraceIds(RandomIdGenerator):
+        def generate_trace_id(self) -> int:
+            chosen = _next_trace_id.get()
+            if chosen:
+                _next_trace_id.set(0)
+                return chosen
+            return super().generate_trace_id()
+
+    return PresetTraceIds()
+
+
+_next_trace_id: contextvars.ContextVar[int] = contextvars.ContextVar("next_trace_id", default=0)
+
+
+def _sample_before_the_middleware() -> None:
+    """Put `RequestSampling` in the place of the instrumentation's middleware in MIDDLEWARE."""
+    from django.conf import settings
+    from opentelemetry.instrumentation.django.middleware.otel_middleware import _DjangoMiddleware
+
+    installed = f"{_DjangoMiddleware.__module__}.{_DjangoMiddleware.__qualname__}"
+    middleware = list(settings.MIDDLEWARE)
+    if installed in middleware:  # not when OTEL_PYTHON_DJANGO_INSTRUMENT=false
+        middleware[middleware.index(installed)] = f"{__name__}.RequestSampling"
+        settings.MIDDLEWARE = middleware
+
+
+class RequestSampling:
+    """The Django instrumentation's request middleware, for the requests a span will record.
+
+    A request that carries no trace context starts a trace: the sampler decides it here, on a
+    trace id drawn ahead. One it keeps goes through the instrumentation, whose span gets that
+    id (so the sampler decides the same again). One it drops (90 % of them at 10 % sampling)
+    runs under the SDK's non-recording span for that id, as inside the instrumentation, so
+    its context still reaches the tasks and calls it makes, marked unsampled; what it skips
+    is the instrumentation's work on a span no one records (request attributes, the route
+    resolved a second time, an absolute URI built three times for the exclusion list,
+    duration attributes). A request that continues a trace goes through the instrumentation.
+    """
+
+    def __init__(self, get_response):
+        from opentelemetry.instrumentation.django.middleware.otel_middleware import (
+            _DjangoMiddleware,
+        )
+
+        self.get_response = get_response
+        self.instrumented = _DjangoMiddleware(get_response)
+        provider = trace.get_tracer_provider()
+        self.sampler = provider.sampler
+        self.ids = provider.id_generator
+        flags = trace.TraceFlags.DEFAULT
+        if self.ids.is_trace_id_random():
+            flags |= trace.TraceFlags.RANDOM_TRACE_ID
+        self.unsampled = trace.TraceFlags(flags)
+        # The headers the propagator reads (traceparent, tracestate, baggage), as WSGI keys.
+        self.carried = tuple(
+            "HTTP_" + field.upper().replace("-", "_")
+            for field in propagate.get_global_textmap().fields
+        )
+
+    def __call__(self, request):
+        if any(key in request.META for key in self.carried):
+            return self.instrumented(request)
+        trace_id = self.ids.generate_trace_id()
+        decided = self.sampler.should_sample(None, trace_id, request.method, trace.SpanKind.SERVER)
+        if decided.decision.is_recording():
+            _next_trace_id.set(trace_id)
+            try:
+                return self.instrumented(request)
+            finally:
+                _next_trace_id.set(0)
+        # The span the SDK makes for a dropped root (its flags, the sampler's trace state).
+        span = trace.NonRecordingSpan(
+            trace.SpanContext(
+                trace_id,
+                self.ids.generate_span_id(),
+                is_remote=False,
+                trace_flags=self.unsampled,
+                trace_state=decided.trace_state,
+            )
+        )
+        _remember_ids(span, request)
+        token = context.attach(trace.set_span_in_context(span))
+        try:
+            return self.get_response(request)
+        finally:
+            context.detach(token)
 
 
 def _remember_ids(span, request) -> None:

@@ -24,7 +24,7 @@ print(json.dumps({
     "installed": installed,
     "provider": type(provider).__name__,
     "resource": dict(getattr(provider, "resource", None).attributes) if installed else {},
-    "middleware": [m for m in settings.MIDDLEWARE if "opentelemetry" in m],
+    "middleware": [m for m in settings.MIDDLEWARE if m.startswith(("opentelemetry", "ecommerce.observability.tracing"))],
 }))
 """
 
