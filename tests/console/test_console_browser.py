@@ -392,6 +392,8 @@ def test_the_costs_page_shows_the_shadow_and_the_cut_over_live(
     settings,
     start_service,  # noqa: F811
 ):
+    if settings.ECOMMERCE_PHASE.extracted:
+        pytest.skip("the parallel run compares an in-process catalogue with its service: phase 0")
     # given: the catalogue served beside the monolith, shadowed and cut over at 50 %, and no
     # worker's /metrics (another process's counts) among what the page reads
     products = [ProductFactory(price=900 + n) for n in range(3)]
