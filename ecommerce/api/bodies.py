@@ -6,21 +6,11 @@ much on the hot paths); the serializers stay as the schema the OpenAPI document 
 
 from __future__ import annotations
 
-from typing import Protocol
+from ecommerce.contracts.cart.port import CartLine
+from ecommerce.contracts.order.port import OrderLineData
 
 
-class Line(Protocol):
-    product_id: int
-    sku: str
-    name: str
-    quantity: int
-    unit_price: int
-
-    @property
-    def line_total(self) -> int: ...
-
-
-def line_body(line: Line) -> dict:
+def line_body(line: CartLine | OrderLineData) -> dict:
     """A cart's or an order's line: the product as it was when added, in minor units."""
     return {
         "product_id": line.product_id,
