@@ -1,5 +1,5 @@
 """What a checkout costs in SQL statements, per database and per stage, as the benchmark counts
-them (`benchmarks/saga_statements.py`, docs/database.md, "Each stage of a checkout").
+them (tests/fixtures/statements.py, docs/database.md, "Each stage of a checkout").
 
 In-process, not in the parity suites: the statements counted are this process's. The two API
 requests go through Django's test client; every command the checkout sends is handed to its
@@ -10,19 +10,15 @@ server. BEGIN and COMMIT count, as they are round trips.
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import ExitStack
 from unittest import mock
 
 import pytest
-from django.db import connections
-from django.test.utils import CaptureQueriesContext
 
 from apps.order import checkout_saga
 from apps.order.models import Order
-from ecommerce.celery import app
-from phases.services import SERVICES
 from tests.factories import ProductFactory
 from tests.fixtures.remote_phase import remote_phase
+from tests.fixtures.statements import commands_kept, counted, run_commands
 from tests.saga.flows import shopper
 
 pytestmark = [
@@ -30,32 +26,10 @@ pytestmark = [
     pytest.mark.skipif(remote_phase() is not None, reason="counts this process's statements"),
 ]
 
-ALIASES = ("default", *SERVICES)
-SHOW_SQL = False
-SENDERS = ("apps.order.services", "apps.order.checkout_saga", "apps.order.tasks", "apps.cart.tasks")
-
-
-def _counted(table: dict[str, Counter], stage: str, call) -> None:
-    with ExitStack() as stack:
-        captured = {
-            alias: stack.enter_context(CaptureQueriesContext(connections[alias]))
-            for alias in ALIASES
-        }
-        call()
-    if SHOW_SQL:
-        for alias, queries in captured.items():
-            for query in queries:
-                print(stage, alias, query["sql"][:150])
-    row = table.setdefault(stage, Counter())
-    for alias, queries in captured.items():
-        if queries:
-            row[alias] += len(queries)
-
 
 def _one_checkout(client, product_id: int, key: str):
     """Statements by stage (the requests and each task) and by saga step (within the tasks),
     and the order placed."""
-    sent: list[tuple[str, dict]] = []
     table: dict[str, Counter] = {}
     steps: dict[str, Counter] = {}
     order_id = 0
@@ -68,13 +42,10 @@ def _one_checkout(client, product_id: int, key: str):
                 nonlocal outcome
                 outcome = action(saga)
 
-            _counted(steps, f"step {name}", call)
+            counted(steps, f"step {name}", call)
             return outcome
 
         return run
-
-    def send(command, *, countdown=None):
-        sent.append((command.name, command.to_payload()))
 
     def add() -> None:
         response = client.post(
@@ -93,20 +64,11 @@ def _one_checkout(client, product_id: int, key: str):
         assert response.status_code == 201, response.content
         order_id = response.json()["order_id"]
 
-    with ExitStack() as stack:
-        for module in SENDERS:
-            stack.enter_context(mock.patch(f"{module}.send", send))
-        stack.enter_context(
-            mock.patch.dict(
-                checkout_saga.STEPS,
-                {name: counting(name, action) for name, action in checkout_saga.STEPS.items()},
-            )
-        )
-        _counted(table, "POST /api/cart/items", add)
-        _counted(table, "POST /api/checkout", checkout)
-        while sent:
-            name, kwargs = sent.pop(0)
-            _counted(table, f"task {name}", lambda n=name, k=kwargs: app.tasks[n].run(**k))
+    steps_counted = {name: counting(name, action) for name, action in checkout_saga.STEPS.items()}
+    with commands_kept() as sent, mock.patch.dict(checkout_saga.STEPS, steps_counted):
+        counted(table, "POST /api/cart/items", add)
+        counted(table, "POST /api/checkout", checkout)
+        run_commands(sent, table)
     return table, steps, order_id
 
 
