@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import fields
-from typing import Any
 
 from celery import shared_task
 
@@ -35,28 +33,18 @@ def _reply(
     )
 
 
-def _run(command_type, kwargs: dict, operation: Callable[[Any], Any]):
-    """Decode the command and run `operation(command)` on the cart port: its answer, or the
-    domain error the cart refused it with (that becomes a failed reply)."""
-    failpoint(f"task.{command_type.name}", error=InvalidRequest)
-    command = command_type.decode(kwargs)
+@shared_task(name=ReserveItems.name, base=CommandTask)
+def reserve_items(**kwargs) -> None:
+    failpoint(f"task.{ReserveItems.name}", error=InvalidRequest)
+    command = ReserveItems.decode(kwargs)
     try:
-        return command, operation(command)
+        reservation = resolver.cart().reserve(
+            user_id=command.user_id, reservation_key=command.reservation_key
+        )
     except (InvalidRequest, ServiceUnavailable):
         raise  # a malformed command is dead-lettered; an outage is retried
     except DomainError as exc:
-        return command, exc
-
-
-@shared_task(name=ReserveItems.name, base=CommandTask)
-def reserve_items(**kwargs) -> None:
-    command, reservation = _run(
-        ReserveItems,
-        kwargs,
-        lambda c: resolver.cart().reserve(user_id=c.user_id, reservation_key=c.reservation_key),
-    )
-    if isinstance(reservation, DomainError):
-        _reply(command, "reserve_cart", ok=False, error=reservation.code)
+        _reply(command, "reserve_cart", ok=False, error=exc.code)
         return
     if reservation.status != "RESERVED":
         # The saga already gave this checkout up (a release tombstone): nothing is locked.
@@ -72,15 +60,19 @@ def reserve_items(**kwargs) -> None:
 
 @shared_task(name=ReleaseItems.name, base=CommandTask)
 def release_items(**kwargs) -> None:
-    command, reservation = _run(
-        ReleaseItems,
-        kwargs,
-        lambda c: resolver.cart().release(reservation_key=c.reservation_key, user_id=c.user_id),
-    )
-    if isinstance(reservation, Conflict):
+    failpoint(f"task.{ReleaseItems.name}", error=InvalidRequest)
+    command = ReleaseItems.decode(kwargs)
+    try:
+        reservation = resolver.cart().release(
+            reservation_key=command.reservation_key, user_id=command.user_id
+        )
+    except (InvalidRequest, ServiceUnavailable):
+        raise
+    except Conflict:
         # Committed: the checkout's lines already left the cart; there is nothing to give back.
         _reply(command, "release_cart", ok=True, result=StepResult(status="COMMITTED"))
-    elif isinstance(reservation, DomainError):
-        _reply(command, "release_cart", ok=False, error=reservation.code)
-    else:
-        _reply(command, "release_cart", ok=True, result=StepResult(status=reservation.status))
+        return
+    except DomainError as exc:
+        _reply(command, "release_cart", ok=False, error=exc.code)
+        return
+    _reply(command, "release_cart", ok=True, result=StepResult(status=reservation.status))
