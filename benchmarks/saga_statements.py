@@ -24,12 +24,7 @@ django.setup()
 
 from rest_framework.test import APIClient  # noqa: E402
 
-from tests.fixtures.statements import (  # noqa: E402
-    ALIASES,
-    commands_kept,
-    counted,
-    run_commands,
-)
+from tests.fixtures.statements import ALIASES, checkout_counted  # noqa: E402
 
 SHOW_SQL = "--sql" in sys.argv
 
@@ -40,30 +35,9 @@ def main() -> None:
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     table: dict[str, Counter] = {}
 
-    def one_checkout(key: str, table: dict[str, Counter] | None) -> None:
-        def add() -> None:
-            response = client.post(
-                "/api/cart/items", {"product_id": product_id, "quantity": 1}, format="json"
-            )
-            assert response.status_code == 201, response.content
-
-        def checkout() -> None:
-            response = client.post(
-                "/api/checkout",
-                {"payment_method": "pm_card_visa"},
-                format="json",
-                HTTP_IDEMPOTENCY_KEY=key,
-            )
-            assert response.status_code == 201, response.content
-
-        with commands_kept() as sent:
-            counted(table, "POST /api/cart/items", add, show_sql=SHOW_SQL)
-            counted(table, "POST /api/checkout", checkout, show_sql=SHOW_SQL)
-            run_commands(sent, table, show_sql=SHOW_SQL)
-
     # The first checkout makes the shopper's cart; the second is the steady state counted.
-    one_checkout(f"statements-{time.time_ns()}-1", None)
-    one_checkout(f"statements-{time.time_ns()}-2", table)
+    checkout_counted(client, product_id, f"statements-{time.time_ns()}-1", None)
+    checkout_counted(client, product_id, f"statements-{time.time_ns()}-2", table, show_sql=SHOW_SQL)
 
     total = Counter()
     print(f"{'stage':<30} " + " ".join(f"{a:>8}" for a in ALIASES) + f" {'all':>6}")

@@ -18,7 +18,7 @@ from apps.order import checkout_saga
 from apps.order.models import Order
 from tests.factories import ProductFactory
 from tests.fixtures.remote_phase import remote_phase
-from tests.fixtures.statements import commands_kept, counted, run_commands
+from tests.fixtures.statements import checkout_counted, counted
 from tests.saga.flows import shopper
 
 pytestmark = [
@@ -32,7 +32,6 @@ def _one_checkout(client, product_id: int, key: str):
     and the order placed."""
     table: dict[str, Counter] = {}
     steps: dict[str, Counter] = {}
-    order_id = 0
 
     def counting(name, action):
         def run(saga):
@@ -47,28 +46,9 @@ def _one_checkout(client, product_id: int, key: str):
 
         return run
 
-    def add() -> None:
-        response = client.post(
-            "/api/cart/items", {"product_id": product_id, "quantity": 1}, format="json"
-        )
-        assert response.status_code == 201, response.content
-
-    def checkout() -> None:
-        nonlocal order_id
-        response = client.post(
-            "/api/checkout",
-            {"payment_method": "pm_card_visa"},
-            format="json",
-            HTTP_IDEMPOTENCY_KEY=key,
-        )
-        assert response.status_code == 201, response.content
-        order_id = response.json()["order_id"]
-
     steps_counted = {name: counting(name, action) for name, action in checkout_saga.STEPS.items()}
-    with commands_kept() as sent, mock.patch.dict(checkout_saga.STEPS, steps_counted):
-        counted(table, "POST /api/cart/items", add)
-        counted(table, "POST /api/checkout", checkout)
-        run_commands(sent, table)
+    with mock.patch.dict(checkout_saga.STEPS, steps_counted):
+        order_id = checkout_counted(client, product_id, key, table)
     return table, steps, order_id
 
 
