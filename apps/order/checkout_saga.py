@@ -96,14 +96,15 @@ def _load(order_id: int) -> CheckoutSaga | None:
     (an array of them beside the row: it saves the SELECT of the lines a drive would send)."""
     if connections[DB].vendor != "postgresql":
         return CheckoutSaga.objects.select_related("order").filter(order_id=order_id).first()
+    load = _load_statement()
     with connections[DB].cursor() as cursor:
-        cursor.execute(_load_statement(), [order_id])
+        cursor.execute(load.sql, [order_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    saga_fields, order_fields = CheckoutSaga._meta.concrete_fields, Order._meta.concrete_fields
-    saga = CheckoutSaga.from_db(DB, [f.attname for f in saga_fields], row[: len(saga_fields)])
-    order = Order.from_db(DB, [f.attname for f in order_fields], row[len(saga_fields) : -1])
+    split = len(load.saga_fields)
+    saga = CheckoutSaga.from_db(DB, load.saga_fields, row[:split])
+    order = Order.from_db(DB, load.order_fields, row[split:-1])
     saga.order = order
     order.known_lines = [
         OrderLine(order=order, **(json.loads(line) if isinstance(line, str) else line))
@@ -112,19 +113,22 @@ def _load(order_id: int) -> CheckoutSaga | None:
     return saga
 
 
-_LINE_FIELDS = ("id", "product_id", "sku", "name", "quantity", "unit_price")
+@dataclass(frozen=True, slots=True)
+class _LoadStatement:
+    sql: str
+    saga_fields: list[str]  # the attribute names of the saga's columns, in the SELECT's order
+    order_fields: list[str]  # then the order's; last, the array of its lines
 
 
 @functools.cache
-def _load_statement() -> str:
-    """`_load`'s SELECT, written once: the queryset it replaces (a select_related and an
-    ArraySubquery of JSONObject rows) cost about 1 ms of the worker's CPU to build and compile,
-    on each of the two or three drives of every checkout."""
+def _load_statement() -> _LoadStatement:
+    """`_load`'s SELECT, written once per process: the queryset it replaces (a select_related
+    and an ArraySubquery of JSONObject rows) was built and compiled again on every drive."""
     saga, order, line = (model._meta for model in (CheckoutSaga, Order, OrderLine))
     line_object = ", ".join(
-        f"'{name}', l.\"{line.get_field(name).column}\"" for name in _LINE_FIELDS
+        f"'{name}', l.\"{line.get_field(name).column}\"" for name in ("id", *OrderLine.FIELDS)
     )
-    return f"""
+    sql = f"""
         SELECT {", ".join(f's."{field.column}"' for field in saga.concrete_fields)},
                {", ".join(f'o."{field.column}"' for field in order.concrete_fields)},
                ARRAY(SELECT json_build_object({line_object}) FROM "{line.db_table}" l
@@ -132,6 +136,11 @@ def _load_statement() -> str:
         FROM "{saga.db_table}" s JOIN "{order.db_table}" o ON o."id" = s."order_id"
         WHERE s."order_id" = %s
     """
+    return _LoadStatement(
+        sql,
+        [field.attname for field in saga.concrete_fields],
+        [field.attname for field in order.concrete_fields],
+    )
 
 
 def _save(saga: CheckoutSaga, **fields) -> None:

@@ -24,6 +24,7 @@ that `grpc_client_interceptor` / `grpc_server_interceptor` hand out), HTTP to St
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import os
 import threading
@@ -324,14 +325,11 @@ def grpc_server_interceptor():
     return server_interceptor()
 
 
+@functools.cache
 def tracer() -> trace.Tracer:
-    global _tracer
-    if _tracer is None or _tracer[0] is not _provider:
-        _tracer = (_provider, trace.get_tracer(TRACER_NAME))
-    return _tracer[1]
-
-
-_tracer = None  # (the provider it came from, this process's tracer)
+    """This process's tracer, looked up once: before `setup` the API's proxy, which hands over
+    to the provider `setup` installs."""
+    return trace.get_tracer(TRACER_NAME)
 
 
 def inject(carrier: dict[str, str] | None = None) -> dict[str, str]:
