@@ -1,9 +1,8 @@
 """Driving the real relay and consumer in-process, until a condition holds or time runs out;
-counting how far the events got (published rows, processed events); stopping a process."""
+counting how far the events got (published rows, processed events)."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 
@@ -34,14 +33,6 @@ def published(service: str | None = None) -> int:
 
 def processed() -> int:
     return ProcessedEvent.objects.using("analytics").count()
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def relay_all() -> int:

@@ -9,8 +9,9 @@ from django.conf import settings
 
 from ecommerce.transports import kafka
 from tests.analytics import shop
-from tests.analytics.streams import processed, published, stop
+from tests.analytics.streams import processed, published
 from tests.fixtures.kafka import manage, topic_messages
+from tests.fixtures.processes import stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, databases="__all__")]
 

@@ -20,6 +20,7 @@ import yaml
 
 from ecommerce.wiring import resolver
 from tests.deploy.compose import DOCKER
+from tests.fixtures.processes import stop
 from tests.phases.conftest import start_service  # noqa: F401  (a fixture)
 
 pytestmark = [
@@ -125,8 +126,7 @@ def prometheus(live_server, tmp_path):
         yield base
     finally:
         for process in (server, *exporters):
-            process.terminate()
-            process.wait(10)
+            stop(process)
         log.close()
 
 

@@ -39,6 +39,7 @@ from ecommerce.wiring import resolver, shadow
 from tests.factories import ProductFactory, UserFactory
 from tests.fixtures.kafka import manage
 from tests.fixtures.metrics import scrape, value
+from tests.fixtures.processes import stop
 from tests.fixtures.services import database_url, empty_database
 from tests.phases.conftest import start_service  # noqa: F401  (a fixture)
 from tests.saga.conftest import wait_for_orders
@@ -233,15 +234,6 @@ def check_analytics(stage, order_ids, stripe, charged_before, *, rows_in=None, t
     return len(counted)
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
-
-
 def _served(service, method: str) -> float:
     return value(
         scrape(service.http_port), "grpc_server_handling_seconds_count", grpc_method=method
@@ -269,7 +261,7 @@ def processes():
     yield started
     for process in started:
         if process.poll() is None:
-            _stop(process)
+            stop(process)
 
 
 @pytest.fixture
@@ -378,7 +370,7 @@ def test_the_catalogue_is_extracted_shadowed_cut_over_and_rolled_back_under_load
     # stage 5, roll back: the rows come home (with any event the service's relay had not yet
     # sent, for the monolith's relay to send), the phase and the share go back to 0
     service.stop()
-    _stop(service_relay)
+    stop(service_relay)
     call_command(
         "move_app_data",
         "product",
@@ -398,7 +390,7 @@ def test_the_catalogue_is_extracted_shadowed_cut_over_and_rolled_back_under_load
     assert Order.objects.count() == len(order_ids)  # none lost, none made twice
     for process in processes:
         if process.poll() is None:
-            _stop(process)
+            stop(process)
     assert all(p.returncode in (0, -signal.SIGTERM) for p in processes), log.read_text()[-4000:]
     print(
         f"drill: {len(order_ids)} checkouts, {load.retried} answers of 503 tried again, "

@@ -24,9 +24,10 @@ from apps.payment.models import Payment
 from ecommerce.devservers import kafka_broker
 from ecommerce.transports import kafka
 from tests.analytics import shop
-from tests.analytics.streams import OUTBOXES, processed, published, stop
+from tests.analytics.streams import OUTBOXES, processed, published
 from tests.factories import ProductFactory
 from tests.faults.invariants import assert_consistent, wait_for
+from tests.fixtures import processes
 from tests.fixtures.kafka import manage
 from tests.saga.conftest import wait_for_orders
 from tests.saga.flows import checkout, shopper
@@ -59,12 +60,7 @@ class Tansu:
 
     def stop(self) -> None:
         os.kill(self.process.pid, signal.SIGCONT)
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        processes.stop(self.process)
 
 
 @pytest.fixture
@@ -79,8 +75,7 @@ def s3_server(tmp_path):
     endpoint = f"http://127.0.0.1:{port}"
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/tansu", method="PUT"), timeout=10)
     yield endpoint
-    process.terminate()
-    process.wait(10)
+    processes.stop(process)
 
 
 @pytest.fixture
@@ -192,8 +187,8 @@ def test_a_broker_outage_loses_no_event_and_counts_none_twice(
     before = local_stripe.stats()["charges_by_order"]
     local_stripe.slow_next(0.5, count=1000, match="POST /v1/payment_intents")
     log = tmp_path / "processes.log"
-    processes = [manage("relay_outbox", s, "--batch-size", "10", log=log) for s in kafka.SERVICES]
-    processes.append(manage("consume_analytics", "--batch-size", "20", log=log))
+    children = [manage("relay_outbox", s, "--batch-size", "10", log=log) for s in kafka.SERVICES]
+    children.append(manage("consume_analytics", "--batch-size", "20", log=log))
     try:
         orders = []
         for number in range(SHOPPERS):
@@ -222,9 +217,9 @@ def test_a_broker_outage_loses_no_event_and_counts_none_twice(
         wait_for(lambda: published() == total, timeout=60, what="every outbox row published")
         wait_counted(total, timeout=60)
     finally:
-        for process in processes:
-            stop(process)
-    assert all(p.returncode in (0, -signal.SIGTERM) for p in processes), log.read_text()[-4000:]
+        for process in children:
+            processes.stop(process)
+    assert all(p.returncode in (0, -signal.SIGTERM) for p in children), log.read_text()[-4000:]
     assert_consistent(finished, charges_before=before, stripe=local_stripe, stock=stock)
     completed = sum(o.status == Order.Status.COMPLETED for o in finished)
     assert Payment.objects.filter(status="SUCCEEDED").count() == completed

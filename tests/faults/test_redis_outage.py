@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 from apps.order.models import Order
 from tests.factories import ProductFactory, UserFactory
 from tests.faults.invariants import assert_consistent, wait_for
+from tests.fixtures import processes
 from tests.fixtures.services import free_port
 from tests.fixtures.web import Gunicorn
 from tests.saga.conftest import wait_for_orders
@@ -53,9 +54,8 @@ class RedisServer:
 
     def stop(self) -> None:
         """SIGTERM: Redis saves its data set and exits, as a restart for maintenance does."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        if self.process is not None:
+            processes.stop(self.process)
 
 
 @pytest.fixture
